@@ -1,0 +1,145 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "../store_contract.hpp"
+#include "../temp_dir.hpp"
+#include "../test_events.hpp"
+#include "store/migrations.hpp"
+
+namespace relance::store::testing {
+namespace {
+
+class SqliteBackendDatabase final : public BackendDatabase {
+ public:
+  Result<std::unique_ptr<Store>> open() override {
+    return open_sqlite_store({.path = dir_.file("relance.db")});
+  }
+
+ private:
+  TempDir dir_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContract,
+                         ::testing::Values(Backend{
+                             "Sqlite", [] { return std::make_unique<SqliteBackendDatabase>(); }}),
+                         backend_name);
+
+// Runs one statement on its own connection, as another process would.
+std::string query_text(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string text;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  } else {
+    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return text;
+}
+
+void exec(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(SqliteStore, new_database_is_in_wal_mode_at_the_latest_schema_version) {
+  TempDir dir;
+  const std::string path = dir.file("relance.db");
+  auto store = open_sqlite_store({.path = path});
+  ASSERT_TRUE(store) << store.error().to_string();
+  EXPECT_EQ(query_text(path, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(query_text(path, "PRAGMA user_version"), std::to_string(sqlite_migrations().size()));
+}
+
+TEST(SqliteStore, database_written_by_a_newer_relanced_is_refused) {
+  TempDir dir;
+  const std::string path = dir.file("relance.db");
+  ASSERT_TRUE(open_sqlite_store({.path = path}));
+  exec(path, "PRAGMA user_version = 999");
+  auto store = open_sqlite_store({.path = path});
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("schema version 999, newer than"), std::string::npos)
+      << store.error().to_string();
+}
+
+TEST(SqliteStore, database_of_another_application_is_refused) {
+  TempDir dir;
+  const std::string path = dir.file("other.db");
+  exec(path, "CREATE TABLE customers (id INTEGER)");
+  auto store = open_sqlite_store({.path = path});
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("not a relance database"), std::string::npos)
+      << store.error().to_string();
+}
+
+TEST(SqliteStore, file_that_is_not_sqlite_is_refused_with_its_path) {
+  TempDir dir;
+  const std::string path = dir.file("garbage.db");
+  std::ofstream(path) << std::string(8192, 'g');
+  auto store = open_sqlite_store({.path = path});
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find(path), std::string::npos) << store.error().to_string();
+}
+
+TEST(SqliteStore, in_memory_database_is_refused) {
+  auto store = open_sqlite_store({.path = ":memory:"});
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().field, "path");
+}
+
+TEST(SqliteStore, missing_directory_is_an_error_not_a_crash) {
+  TempDir dir;
+  auto store = open_sqlite_store({.path = dir.file("no/such/dir/relance.db")});
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("unable to open"), std::string::npos)
+      << store.error().to_string();
+}
+
+TEST(SqliteStore, commit_is_visible_to_another_process) {
+  TempDir dir;
+  const std::string path = dir.file("relance.db");
+  auto store = open_sqlite_store({.path = path});
+  ASSERT_TRUE(store);
+  auto transaction = (*store)->begin();
+  ASSERT_TRUE(transaction);
+  ASSERT_TRUE((*transaction)->append(make_event("erp", "1"), core::Timestamp{}));
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM journal"), "0");
+  ASSERT_TRUE((*transaction)->commit());
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM journal"), "1");
+}
+
+TEST(SqliteMigrations, embedded_migrations_are_the_files_under_schemas_in_order) {
+  const std::filesystem::path dir =
+      std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/sqlite";
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".sql") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  const auto migrations = sqlite_migrations();
+  ASSERT_EQ(migrations.size(), files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i) + 1);
+    EXPECT_EQ(migrations[i].name, files[i].stem().string());
+    std::ifstream in(files[i], std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(migrations[i].sql, text) << files[i];
+  }
+}
+
+}  // namespace
+}  // namespace relance::store::testing

@@ -1,0 +1,348 @@
+#include "ingest/writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "fake_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "temp_dir.hpp"
+#include "test_events.hpp"
+
+namespace relance::ingest {
+namespace {
+
+using store::AppendOutcome;
+using store::testing::FakeStore;
+using store::testing::make_event;
+using store::testing::TempDir;
+using namespace std::chrono_literals;
+
+constexpr auto wait_max = 20s;  // generous: sanitizers on a shared 2-core machine
+
+class FixedClock final : public core::Clock {
+ public:
+  core::Timestamp now() const override {
+    return core::Timestamp(std::chrono::seconds(1'767'225'600));
+  }
+};
+
+// Holds every commit at its start until released; tells how many commits reached it.
+class CommitGate {
+ public:
+  Result<void> pass() {
+    std::unique_lock lock(mutex_);
+    ++entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+    return {};
+  }
+  bool wait_entered(int count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, wait_max, [&] { return entered_ >= count; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int entered_ = 0;
+  bool open_ = false;
+};
+
+// Collects the outcomes that done callbacks receive, by request number.
+class Outcomes {
+ public:
+  std::function<void(WriteOutcome)> callback(int request) {
+    return [this, request](WriteOutcome outcome) {
+      std::lock_guard lock(mutex_);
+      received_.emplace_back(request, std::move(outcome));
+      changed_.notify_all();
+    };
+  }
+  bool wait_for_count(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, wait_max, [&] { return received_.size() >= count; });
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex_);
+    return received_.size();
+  }
+  const WriteOutcome& of(int request) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [number, outcome] : received_) {
+      if (number == request) return outcome;
+    }
+    RELANCE_ASSERT(false && "no outcome for this request");
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::pair<int, WriteOutcome>> received_;
+};
+
+std::vector<core::Event> events(const std::string& prefix, int count) {
+  std::vector<core::Event> out;
+  for (int i = 0; i < count; ++i) out.push_back(make_event("erp", prefix + std::to_string(i)));
+  return out;
+}
+
+std::uint64_t counter_value(metrics::Registry& registry, const std::string& name) {
+  return registry.counter(name, "").value();
+}
+
+TEST(Writer, committed_request_reports_each_event_outcome_in_order) {
+  FakeStore store;
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  auto request = events("a", 2);
+  request.push_back(make_event("erp", "a0"));  // repeated within the request
+  ASSERT_EQ(writer.submit(std::move(request), outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  const auto& outcome = outcomes.of(1);
+  ASSERT_TRUE(outcome) << outcome.error().to_string();
+  EXPECT_EQ(*outcome, (std::vector<AppendOutcome>{AppendOutcome::appended, AppendOutcome::appended,
+                                                  AppendOutcome::duplicate}));
+  EXPECT_EQ(*store.journal_size(), 2);
+}
+
+TEST(Writer, requests_queued_during_a_commit_share_the_next_transaction) {
+  FakeStore store;
+  CommitGate gate;
+  store.set_commit_hook([&] { return gate.pass(); });
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("first", 1), outcomes.callback(0)), Admission::queued);
+  ASSERT_TRUE(gate.wait_entered(1));
+
+  // Twenty submitters on their own threads while the first commit is held.
+  std::vector<std::thread> submitters;
+  std::atomic<int> queued{0};
+  for (int r = 1; r <= 20; ++r) {
+    submitters.emplace_back([&, r] {
+      if (writer.submit(events("r" + std::to_string(r) + "-", 5), outcomes.callback(r)) ==
+          Admission::queued) {
+        ++queued;
+      }
+    });
+  }
+  for (auto& submitter : submitters) submitter.join();
+  ASSERT_EQ(queued.load(), 20);
+  gate.release();
+  ASSERT_TRUE(outcomes.wait_for_count(21));
+
+  EXPECT_EQ(store.transactions_committed(), 2);
+  EXPECT_EQ(store.committed_batch_sizes(), (std::vector<std::size_t>{1, 100}));
+  EXPECT_EQ(counter_value(registry, "relance_writer_commits_total"), 2u);
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("relance_writer_batch_events_count 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("relance_writer_batch_events_sum 101\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("relance_writer_queue_events 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("relance_writer_commit_seconds_count 2\n"), std::string::npos) << text;
+  for (int r = 0; r <= 20; ++r) EXPECT_TRUE(outcomes.of(r)) << r;
+}
+
+TEST(Writer, concurrent_submitters_into_sqlite_take_fewer_transactions_than_requests) {
+  TempDir dir;
+  auto store = store::open_sqlite_store({.path = dir.file("relance.db")});
+  ASSERT_TRUE(store) << store.error().to_string();
+  metrics::Registry registry;
+  Outcomes outcomes;
+  constexpr int threads = 8;
+  constexpr int requests_per_thread = 25;
+  {
+    Writer writer(**store, {.batch_delay_max = 2ms}, registry);
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < threads; ++t) {
+      submitters.emplace_back([&, t] {
+        for (int r = 0; r < requests_per_thread; ++r) {
+          const int number = t * requests_per_thread + r;
+          EXPECT_EQ(writer.submit(events("t" + std::to_string(number) + "-", 10),
+                                  outcomes.callback(number)),
+                    Admission::queued);
+        }
+      });
+    }
+    for (auto& submitter : submitters) submitter.join();
+    ASSERT_TRUE(outcomes.wait_for_count(threads * requests_per_thread));
+  }
+  EXPECT_EQ(*(*store)->journal_size(), threads * requests_per_thread * 10);
+  const auto commits = counter_value(registry, "relance_writer_commits_total");
+  EXPECT_GE(commits, 1u);
+  EXPECT_LT(commits, std::uint64_t{threads * requests_per_thread});
+}
+
+TEST(Writer, done_is_called_only_after_the_commit) {
+  FakeStore store;
+  CommitGate gate;
+  store.set_commit_hook([&] { return gate.pass(); });
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("a", 3), outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(gate.wait_entered(1));
+  std::this_thread::sleep_for(50ms);  // room for a wrong early answer to show up
+  EXPECT_EQ(outcomes.count(), 0u);
+  EXPECT_EQ(*store.journal_size(), 0);
+  gate.release();
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  EXPECT_TRUE(outcomes.of(1));
+  EXPECT_EQ(*store.journal_size(), 3);
+}
+
+TEST(Writer, submit_beyond_queue_events_max_is_refused_without_calling_done) {
+  FakeStore store;
+  CommitGate gate;
+  store.set_commit_hook([&] { return gate.pass(); });
+  metrics::Registry registry;
+  Writer writer(store, {.queue_events_max = 10}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("held", 1), outcomes.callback(0)), Admission::queued);
+  ASSERT_TRUE(gate.wait_entered(1));  // taken off the queue, held in commit
+
+  EXPECT_EQ(writer.submit(events("a", 6), outcomes.callback(1)), Admission::queued);
+  EXPECT_EQ(writer.submit(events("b", 5), outcomes.callback(2)), Admission::queue_full);
+  EXPECT_EQ(writer.submit(events("c", 4), outcomes.callback(3)), Admission::queued);
+  EXPECT_EQ(writer.submit(events("d", 1), outcomes.callback(4)), Admission::queue_full);
+  EXPECT_EQ(writer.submit(events("huge", 11), outcomes.callback(5)), Admission::queue_full);
+  EXPECT_NE(registry.render().find("relance_writer_queue_events 10\n"), std::string::npos);
+
+  gate.release();
+  ASSERT_TRUE(outcomes.wait_for_count(3));
+  writer.stop();
+  EXPECT_EQ(outcomes.count(), 3u);  // refused requests were never answered through done
+  EXPECT_EQ(*store.journal_size(), 11);
+  EXPECT_FALSE(store.find_event("erp", "b0")->has_value());
+}
+
+TEST(Writer, stop_commits_everything_queued_and_refuses_new_work) {
+  FakeStore store;
+  CommitGate gate;
+  store.set_commit_hook([&] { return gate.pass(); });
+  metrics::Registry registry;
+  Writer writer(store, {.batch_events_max = 4}, registry);
+  Outcomes outcomes;
+  for (int r = 0; r < 10; ++r) {
+    ASSERT_EQ(writer.submit(events("r" + std::to_string(r) + "-", 3), outcomes.callback(r)),
+              Admission::queued);
+  }
+  ASSERT_TRUE(gate.wait_entered(1));
+  std::thread stopper([&] { writer.stop(); });
+  while (writer.running()) std::this_thread::yield();
+  EXPECT_EQ(writer.submit(events("late", 1), outcomes.callback(99)), Admission::stopped);
+  gate.release();
+  stopper.join();
+
+  EXPECT_EQ(outcomes.count(), 10u);
+  for (int r = 0; r < 10; ++r) EXPECT_TRUE(outcomes.of(r)) << r;
+  EXPECT_EQ(*store.journal_size(), 30);
+  EXPECT_FALSE(store.find_event("erp", "late0")->has_value());
+  EXPECT_EQ(writer.submit(events("later", 1), outcomes.callback(100)), Admission::stopped);
+}
+
+TEST(Writer, request_is_never_split_across_transactions) {
+  FakeStore store;
+  CommitGate gate;
+  store.set_commit_hook([&] { return gate.pass(); });
+  metrics::Registry registry;
+  Writer writer(store, {.batch_events_max = 10}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("held", 1), outcomes.callback(0)), Admission::queued);
+  ASSERT_TRUE(gate.wait_entered(1));
+  ASSERT_EQ(writer.submit(events("a", 6), outcomes.callback(1)), Admission::queued);
+  ASSERT_EQ(writer.submit(events("b", 6), outcomes.callback(2)), Admission::queued);
+  ASSERT_EQ(writer.submit(events("c", 25), outcomes.callback(3)), Admission::queued);
+  ASSERT_EQ(writer.submit(events("d", 2), outcomes.callback(4)), Admission::queued);
+  ASSERT_EQ(writer.submit(events("e", 2), outcomes.callback(5)), Admission::queued);
+  gate.release();
+  ASSERT_TRUE(outcomes.wait_for_count(6));
+  // Whole requests up to 10 events; the oversized one alone.
+  EXPECT_EQ(store.committed_batch_sizes(), (std::vector<std::size_t>{1, 6, 6, 25, 4}));
+}
+
+TEST(Writer, failed_commit_is_reported_to_every_request_of_the_batch_and_writing_goes_on) {
+  FakeStore store;
+  CommitGate gate;
+  std::atomic<int> commit_number{0};
+  store.set_commit_hook([&]() -> Result<void> {
+    if (++commit_number == 2) return Error{"", "disk full"};
+    return gate.pass();
+  });
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("held", 1), outcomes.callback(0)), Admission::queued);
+  ASSERT_TRUE(gate.wait_entered(1));
+  for (int r = 1; r <= 3; ++r) {
+    ASSERT_EQ(writer.submit(events("r" + std::to_string(r) + "-", 2), outcomes.callback(r)),
+              Admission::queued);
+  }
+  gate.release();
+  ASSERT_TRUE(outcomes.wait_for_count(4));
+  EXPECT_TRUE(outcomes.of(0));
+  for (int r = 1; r <= 3; ++r) {
+    ASSERT_FALSE(outcomes.of(r)) << r;
+    EXPECT_EQ(outcomes.of(r).error().message, "disk full");
+  }
+  EXPECT_FALSE(store.find_event("erp", "r1-0")->has_value());
+  EXPECT_EQ(counter_value(registry, "relance_writer_failures_total"), 1u);
+
+  // The writer is still running; a retry of the same events now commits.
+  EXPECT_TRUE(writer.running());
+  ASSERT_EQ(writer.submit(events("r1-", 2), outcomes.callback(4)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(5));
+  ASSERT_TRUE(outcomes.of(4));
+  EXPECT_EQ(*outcomes.of(4), (std::vector<AppendOutcome>(2, AppendOutcome::appended)));
+  EXPECT_EQ(counter_value(registry, "relance_writer_commits_total"), 2u);
+}
+
+TEST(Writer, journal_received_at_comes_from_the_injected_clock) {
+  FakeStore store;
+  FixedClock clock;
+  metrics::Registry registry;
+  Writer writer(store, {}, registry, &clock);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("a", 1), outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  EXPECT_EQ((*store.find_event("erp", "a0"))->received_at, clock.now());
+}
+
+TEST(Writer, empty_request_is_answered_with_no_outcomes) {
+  FakeStore store;
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit({}, outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  ASSERT_TRUE(outcomes.of(1));
+  EXPECT_TRUE(outcomes.of(1)->empty());
+}
+
+TEST(Writer, duplicates_and_appends_are_counted_by_outcome) {
+  FakeStore store;
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("a", 3), outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  ASSERT_EQ(writer.submit(events("a", 2), outcomes.callback(2)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(2));
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("relance_writer_events_total{outcome=\"appended\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("relance_writer_events_total{outcome=\"duplicate\"} 2\n"), std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace relance::ingest

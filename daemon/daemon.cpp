@@ -1,0 +1,149 @@
+#include "daemon.hpp"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "http/server.hpp"
+#include "ingest/writer.hpp"
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace relance {
+namespace {
+
+constexpr std::chrono::milliseconds drain_poll_interval{5};
+
+log::Level to_log_level(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::debug:
+      return log::Level::debug;
+    case config::LogLevel::info:
+      return log::Level::info;
+    case config::LogLevel::warn:
+      return log::Level::warn;
+    case config::LogLevel::error:
+      return log::Level::error;
+  }
+  return log::Level::info;
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const config::StoreConfig& config) {
+  if (config.backend != config::StoreBackend::sqlite) {
+    return Error{"store.backend", "postgres is not available in this build; use sqlite"};
+  }
+  const std::filesystem::path path(config.sqlite_path);
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return Error{"store.sqlite_path",
+                   "cannot create the folder " + path.parent_path().string() + ": " + ec.message()};
+    }
+  }
+  return store::open_sqlite_store(store::SqliteOptions{config.sqlite_path});
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  config::Config config;
+  // Declaration order is destruction order reversed: the server uses the writer, which uses
+  // the store and the registry.
+  metrics::Registry registry;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<ingest::Writer> writer;
+  std::unique_ptr<http::Server> server;
+  std::mutex stop_mutex;
+  bool stopped = false;
+};
+
+Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
+  log::set_level(to_log_level(config.log_level));
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  auto store = open_store(config.store);
+  if (!store) return store.error();
+  impl->store = std::move(store).value();
+  impl->writer = std::make_unique<ingest::Writer>(
+      *impl->store,
+      ingest::WriterLimits{config.writer.batch_events_max, config.writer.batch_delay_max,
+                           config.writer.queue_events_max},
+      impl->registry);
+  auto server = http::Server::start(config.http, *impl->store, *impl->writer, impl->registry,
+                                    config.writer.batch_events_max);
+  if (!server) {
+    impl->writer->stop();
+    return server.error();
+  }
+  impl->server = std::move(server).value();
+  log::info("relanced started", {{"address", config.http.listen_address},
+                                 {"port", impl->server->port()},
+                                 {"http_threads", config.http.threads},
+                                 {"store", config.store.sqlite_path}});
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Daemon::~Daemon() { stop(); }
+
+std::uint16_t Daemon::http_port() const { return impl_->server->port(); }
+
+void Daemon::stop() {
+  std::lock_guard lock(impl_->stop_mutex);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + impl_->config.shutdown_timeout;
+  log::info("relanced stopping", {{"requests_in_flight", impl_->server->requests_in_flight()}});
+  // 1. No new connection or request; requests already read wait for their commit.
+  impl_->server->stop_accepting();
+  while (impl_->server->requests_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(drain_poll_interval);
+  }
+  const std::size_t unanswered = impl_->server->requests_in_flight();
+  // 2. Commit what is queued (a request cut by the deadline is still committed or refused as a
+  // whole; its client just gets no answer and will retry, which dedupe makes harmless).
+  impl_->writer->stop();
+  impl_->server->stop();
+  impl_->server.reset();
+  impl_->writer.reset();
+  impl_->store.reset();
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  if (unanswered > 0) {
+    log::warn("relanced stopped before answering every request",
+              {{"unanswered", unanswered}, {"elapsed_ms", elapsed.count()}});
+  }
+  log::info("relanced stopped", {{"elapsed_ms", elapsed.count()}});
+}
+
+int run_until_signal(const config::Config& config) {
+  // Block the signals before any thread starts so that every thread inherits the mask and only
+  // sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client that disconnects must not kill the process with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = Daemon::start(config);
+  if (!daemon) {
+    log::error("relanced could not start",
+               {{"field", daemon.error().field}, {"reason", daemon.error().message}});
+    return 1;
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  log::info("relanced received a signal", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*daemon)->stop();
+  return 0;
+}
+
+}  // namespace relance

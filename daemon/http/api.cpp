@@ -1,0 +1,448 @@
+#include "http/api.hpp"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/url_view.hpp>
+#include <cctype>
+#include <memory>
+#include <optional>
+
+namespace relance::http {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t problem_errors_max = 100;  // a batch of 10,000 bad events: a readable body
+
+enum class Mode { structured, batch, binary };
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+// "application/cloudevents+json; charset=utf-8" -> "application/cloudevents+json".
+std::string_view media_type(std::string_view content_type) {
+  const auto semicolon = content_type.find(';');
+  std::string_view type = content_type.substr(0, semicolon);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  return type;
+}
+
+bool is_json_text(std::string_view text) {
+  json::error_code ec;
+  json::stream_parser parser;
+  parser.write(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  return !ec;
+}
+
+// parse_event_batch locates errors as "[3].data.amount"; the problem body wants index and field
+// apart.
+ProblemError split_error(const Error& error, std::int64_t default_index) {
+  ProblemError out{default_index, error.field, error.message};
+  const std::string& field = error.field;
+  if (field.size() > 2 && field.front() == '[') {
+    const auto close = field.find(']');
+    if (close != std::string::npos && close > 1) {
+      std::int64_t index = 0;
+      bool digits = true;
+      for (std::size_t i = 1; i < close; ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(field[i]))) {
+          digits = false;
+          break;
+        }
+        index = index * 10 + (field[i] - '0');
+      }
+      if (digits) {
+        out.index = index;
+        std::size_t rest = close + 1;
+        if (rest < field.size() && field[rest] == '.') ++rest;
+        out.field = field.substr(rest);
+      }
+    }
+  }
+  return out;
+}
+
+Response json_response(unsigned status, std::string body) {
+  Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = std::move(body);
+  return response;
+}
+
+Response method_not_allowed(std::string_view allow) {
+  Response response = problem(405, "method-not-allowed", "Method Not Allowed",
+                              "this resource answers " + std::string(allow));
+  response.allow = std::string(allow);
+  return response;
+}
+
+}  // namespace
+
+std::string_view route_label(Route route) {
+  switch (route) {
+    case Route::events_post:
+      return "/v1/events";
+    case Route::event_get:
+      return "/v1/events/{source}/{id}";
+    case Route::livez:
+      return "/livez";
+    case Route::readyz:
+      return "/readyz";
+    case Route::metrics:
+      return "/metrics";
+    case Route::unmatched:
+      return "unmatched";
+  }
+  return "unmatched";
+}
+
+Response problem(unsigned status, std::string_view slug, std::string_view title,
+                 std::string_view detail, const std::vector<ProblemError>& errors) {
+  json::object body;
+  body["type"] = "urn:relance:problem:" + std::string(slug);
+  body["title"] = title;
+  body["status"] = status;
+  body["detail"] = detail;
+  if (!errors.empty()) {
+    json::array list;
+    for (const ProblemError& error : errors) {
+      json::object item;
+      if (error.index >= 0) item["index"] = error.index;
+      item["field"] = error.field;
+      item["message"] = error.message;
+      list.emplace_back(std::move(item));
+    }
+    body["errors"] = std::move(list);
+  }
+  Response response;
+  response.status = status;
+  response.content_type = "application/problem+json";
+  response.body = json::serialize(body);
+  return response;
+}
+
+Api::Api(store::Store& store, ingest::Writer& writer, metrics::Registry& metrics, ApiLimits limits)
+    : store_(store), writer_(writer), metrics_(metrics), limits_(limits) {
+  for (std::size_t r = 0; r < route_count; ++r) {
+    durations_[r] = &metrics_.histogram("relance_http_request_duration_seconds",
+                                        "Time from a request read whole to its answer, by route.",
+                                        metrics::latency_buckets_seconds(),
+                                        {{"route", std::string(route_label(Route(r)))}});
+  }
+  static constexpr std::array<std::string_view, 3> outcomes{"accepted", "duplicate", "rejected"};
+  for (int t = 0; t <= core::event_type_count; ++t) {
+    const std::string type = t < core::event_type_count
+                                 ? std::string(core::event_type_name(core::EventType(t)))
+                                 : std::string("unknown");
+    for (std::size_t o = 0; o < outcomes.size(); ++o) {
+      // An unknown type is only ever rejected.
+      if (t == core::event_type_count && o != 2) continue;
+      events_[t][o] = &metrics_.counter("relance_events_total",
+                                        "Events received over HTTP, by type and outcome.",
+                                        {{"type", type}, {"outcome", std::string(outcomes[o])}});
+    }
+  }
+}
+
+Route Api::route_of(std::string_view target) {
+  if (target == "/v1/events") return Route::events_post;
+  if (target == "/livez") return Route::livez;
+  if (target == "/readyz") return Route::readyz;
+  if (target == "/metrics") return Route::metrics;
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return Route::unmatched;
+  const auto segments = url->segments();
+  std::vector<std::string> parts(segments.begin(), segments.end());
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "events") return Route::events_post;
+  if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "events") return Route::event_get;
+  if (parts.size() == 1 && parts[0] == "livez") return Route::livez;
+  if (parts.size() == 1 && parts[0] == "readyz") return Route::readyz;
+  if (parts.size() == 1 && parts[0] == "metrics") return Route::metrics;
+  return Route::unmatched;
+}
+
+metrics::Counter& Api::http_counter(Route route, unsigned status) {
+  const auto r = static_cast<std::size_t>(route);
+  const metrics::Labels labels{{"route", std::string(route_label(route))},
+                               {"code", std::to_string(status)}};
+  for (std::size_t i = 0; i < common_statuses_.size(); ++i) {
+    if (common_statuses_[i] != status) continue;
+    metrics::Counter* counter = http_counters_[r][i].load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      // Two threads may race here; the registry returns the same instrument to both.
+      counter = &metrics_.counter("relance_http_requests_total",
+                                  "HTTP requests, by route and status.", labels);
+      http_counters_[r][i].store(counter, std::memory_order_release);
+    }
+    return *counter;
+  }
+  return metrics_.counter("relance_http_requests_total", "HTTP requests, by route and status.",
+                          labels);
+}
+
+void Api::record(Route route, unsigned status, std::chrono::steady_clock::time_point start) {
+  http_counter(route, status).inc();
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  durations_[static_cast<std::size_t>(route)]->observe(elapsed.count());
+}
+
+Response Api::transport_error(std::string_view target, unsigned status, std::string_view title,
+                              std::string_view detail) {
+  Response response =
+      problem(status, status == 413 ? "body-too-large" : "bad-request", title, detail);
+  http_counter(route_of(target), status).inc();
+  return response;
+}
+
+void Api::handle(Request request, Reply reply) {
+  const auto start = std::chrono::steady_clock::now();
+  const Route route = route_of(request.target);
+  auto answer = [this, route, start, reply = std::move(reply)](Response response) {
+    record(route, response.status, start);
+    reply(std::move(response));
+  };
+  switch (route) {
+    case Route::events_post:
+      if (request.method != Method::post) return answer(method_not_allowed("POST"));
+      return post_events(std::move(request), std::move(answer));
+    case Route::event_get:
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      return answer(get_event(request.target));
+    case Route::livez:
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      return answer(json_response(200, R"({"status":"live"})"));
+    case Route::readyz:
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      return answer(readyz());
+    case Route::metrics: {
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      Response response;
+      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      response.body = metrics_.render();
+      return answer(std::move(response));
+    }
+    case Route::unmatched:
+      return answer(problem(
+          404, "not-found", "Not Found",
+          "no resource at " + request.target + "; see schemas/openapi.yaml for the routes"));
+  }
+}
+
+Response Api::readyz() {
+  if (!writer_.running()) {
+    return problem(503, "not-ready", "Service Unavailable", "the event writer is not running");
+  }
+  if (auto ping = store_.ping(); !ping) {
+    return problem(503, "not-ready", "Service Unavailable",
+                   "the store does not answer: " + ping.error().to_string());
+  }
+  return json_response(200, R"({"status":"ready"})");
+}
+
+Response Api::get_event(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  RELANCE_ASSERT(url.has_value());  // route_of matched it
+  const auto segments = url->segments();
+  auto it = segments.begin();
+  std::advance(it, 2);
+  const std::string source = *it++;
+  const std::string id = *it;
+  auto found = store_.find_event(source, id);
+  if (!found) {
+    return problem(500, "store-error", "Internal Server Error",
+                   "the store could not be read: " + found.error().to_string());
+  }
+  if (!found->has_value()) {
+    return problem(404, "event-not-found", "Not Found",
+                   "no event with source \"" + source + "\" and id \"" + id + "\"");
+  }
+  Response response;
+  response.content_type = "application/cloudevents+json";
+  response.body = std::move((*found)->json);
+  return response;
+}
+
+void Api::count_rejected(const Request& request) {
+  // Error path only: the body is parsed once more to label what was refused.
+  auto& unknown = *events_[core::event_type_count][2];
+  auto count_name = [&](std::string_view name) {
+    if (auto parsed = core::event_type_from_name(name)) {
+      events_[static_cast<std::size_t>(*parsed)][2]->inc();
+    } else {
+      unknown.inc();
+    }
+  };
+  for (const auto& [name, header] : request.ce_headers) {
+    if (name == "type") return count_name(header);
+  }
+  json::error_code ec;
+  const json::value value = json::parse(request.body, ec);
+  auto count_one = [&](const json::value& envelope) {
+    const json::object* object = envelope.if_object();
+    const json::value* type = object != nullptr ? object->if_contains("type") : nullptr;
+    const json::string* name = type != nullptr ? type->if_string() : nullptr;
+    count_name(name != nullptr ? std::string_view(*name) : std::string_view());
+  };
+  if (ec) {
+    unknown.inc();
+  } else if (const json::array* array = value.if_array()) {
+    for (const json::value& element : *array) count_one(element);
+    if (array->empty()) unknown.inc();
+  } else {
+    count_one(value);
+  }
+}
+
+void Api::post_events(Request request, Reply reply) {
+  const std::string_view type = media_type(request.content_type);
+  Mode mode;
+  if (iequals(type, "application/cloudevents+json")) {
+    mode = Mode::structured;
+  } else if (iequals(type, "application/cloudevents-batch+json")) {
+    mode = Mode::batch;
+  } else if (iequals(type, "application/json") && !request.ce_headers.empty()) {
+    mode = Mode::binary;
+  } else {
+    count_rejected(request);
+    return reply(problem(
+        415, "unsupported-media-type", "Unsupported Media Type",
+        "send application/cloudevents+json (one event), application/cloudevents-batch+json (a "
+        "JSON array of events), or application/json with ce-id, ce-source, ce-type and "
+        "ce-specversion headers (binary mode); got \"" +
+            request.content_type + "\""));
+  }
+
+  std::string envelope_text;  // binary mode: the envelope built from the headers and the body
+  std::string_view text = request.body;
+  if (mode == Mode::binary) {
+    json::error_code ec;
+    json::value data = json::parse(request.body, ec);
+    if (ec) {
+      count_rejected(request);
+      return reply(
+          problem(400, "malformed-json", "Bad Request", "the body is not JSON: " + ec.message()));
+    }
+    json::object envelope;
+    for (const auto& [name, value] : request.ce_headers) {
+      // The CloudEvents HTTP binding percent-encodes header values.
+      auto encoded = boost::urls::make_pct_string_view(value);
+      if (!encoded) {
+        count_rejected(request);
+        return reply(problem(400, "bad-header", "Bad Request",
+                             "header ce-" + name + ": invalid percent-encoding"));
+      }
+      envelope[name] = encoded->decode();
+    }
+    envelope["datacontenttype"] = "application/json";
+    envelope["data"] = std::move(data);
+    envelope_text = json::serialize(envelope);
+    text = envelope_text;
+  }
+
+  Result<std::vector<core::Event>> parsed = mode == Mode::batch
+                                                ? core::parse_event_batch(text)
+                                                : [&]() -> Result<std::vector<core::Event>> {
+    auto one = core::parse_event(text);
+    if (!one) return one.error();
+    std::vector<core::Event> events;
+    events.push_back(std::move(one).value());
+    return events;
+  }();
+
+  if (!parsed) {
+    count_rejected(request);
+    if (!is_json_text(text)) {
+      return reply(problem(400, "malformed-json", "Bad Request",
+                           "the body is not JSON: " + parsed.error().to_string()));
+    }
+    std::vector<ProblemError> errors;
+    if (mode == Mode::batch) {
+      // Report every bad event, not only the first; the batch is refused as a whole.
+      json::error_code ec;
+      const json::value value = json::parse(text, ec);
+      if (const json::array* array = value.if_array()) {
+        for (std::size_t i = 0; i < array->size() && errors.size() < problem_errors_max; ++i) {
+          auto one = core::parse_event(json::serialize((*array)[i]));
+          if (!one) errors.push_back(split_error(one.error(), static_cast<std::int64_t>(i)));
+        }
+      }
+      if (errors.empty()) errors.push_back(split_error(parsed.error(), -1));
+    } else {
+      errors.push_back(split_error(parsed.error(), 0));
+    }
+    const std::string detail =
+        mode == Mode::batch
+            ? "the batch was refused as a whole, nothing was stored: " + parsed.error().to_string()
+            : "the event was refused: " + parsed.error().to_string();
+    return reply(problem(422, "invalid-event", "Unprocessable Content", detail, errors));
+  }
+
+  std::vector<core::Event>& events = *parsed;
+  if (events.empty()) return reply(json_response(200, R"({"events":[]})"));
+  if (events.size() > limits_.request_events_max) {
+    count_rejected(request);
+    return reply(problem(413, "batch-too-large", "Content Too Large",
+                         "a batch holds at most " + std::to_string(limits_.request_events_max) +
+                             " events; this one holds " + std::to_string(events.size())));
+  }
+
+  struct Key {
+    std::string source;
+    std::string id;
+    core::EventType type;
+  };
+  std::vector<Key> keys;
+  keys.reserve(events.size());
+  for (const core::Event& event : events) keys.push_back({event.source, event.id, event.type});
+
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  const ingest::Admission admission = writer_.submit(
+      std::move(events),
+      [this, keys = std::move(keys), shared_reply](ingest::WriteOutcome outcome) {
+        if (!outcome) {
+          (*shared_reply)(problem(
+              500, "commit-failed", "Internal Server Error",
+              "the events could not be stored, send them again: " + outcome.error().to_string()));
+          return;
+        }
+        const auto& outcomes = *outcome;
+        RELANCE_ASSERT(outcomes.size() == keys.size());
+        bool any_appended = false;
+        json::array list;
+        list.reserve(keys.size());
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          const bool appended = outcomes[i] == store::AppendOutcome::appended;
+          any_appended = any_appended || appended;
+          events_[static_cast<std::size_t>(keys[i].type)][appended ? 0 : 1]->inc();
+          json::object item;
+          item["source"] = keys[i].source;
+          item["id"] = keys[i].id;
+          item["status"] = appended ? "accepted" : "duplicate";
+          list.emplace_back(std::move(item));
+        }
+        json::object body;
+        body["events"] = std::move(list);
+        (*shared_reply)(json_response(any_appended ? 202 : 200, json::serialize(body)));
+      });
+  if (admission == ingest::Admission::queued) return;
+  Response busy = admission == ingest::Admission::queue_full
+                      ? problem(503, "queue-full", "Service Unavailable",
+                                "the event queue is full; retry after the delay in Retry-After")
+                      : problem(503, "stopping", "Service Unavailable",
+                                "the daemon is stopping; retry after the delay in Retry-After");
+  busy.retry_after = admission == ingest::Admission::queue_full ? "1" : "5";
+  (*shared_reply)(std::move(busy));
+}
+
+}  // namespace relance::http

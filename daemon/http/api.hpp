@@ -1,0 +1,99 @@
+#pragma once
+// The routes of the HTTP API, independent of the transport: the server turns a Beast request
+// into a Request, and writes the Response it is handed back. No Beast type here.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/event.hpp"
+#include "ingest/writer.hpp"
+#include "metrics/metrics.hpp"
+#include "store/store.hpp"
+
+namespace relance::http {
+
+enum class Method { get, head, post, other };
+
+struct Request {
+  Method method = Method::other;
+  std::string target;        // origin-form, still percent-encoded
+  std::string content_type;  // as sent, parameters included
+  // CloudEvents binary-mode attributes: header name without "ce-", lower case; value as sent.
+  std::vector<std::pair<std::string, std::string>> ce_headers;
+  std::string body;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type;
+  std::string body;
+  std::string allow;        // 405
+  std::string retry_after;  // 503
+};
+
+// Route labels of the metrics; `unmatched` for every path the API does not serve.
+enum class Route { events_post, event_get, livez, readyz, metrics, unmatched };
+inline constexpr std::size_t route_count = 6;
+std::string_view route_label(Route route);
+
+struct ApiLimits {
+  std::size_t request_events_max = 10000;  // events in one POST: the writer commits it at once
+};
+
+class Api {
+ public:
+  // Called exactly once per request, possibly on the writer thread: must only hand the response
+  // over to the connection's own thread.
+  using Reply = std::function<void(Response)>;
+
+  Api(store::Store& store, ingest::Writer& writer, metrics::Registry& metrics, ApiLimits limits);
+
+  void handle(Request request, Reply reply);
+
+  // An answer the transport gives on its own (413 over the body limit, 400 for a message that
+  // is not HTTP), counted in the metrics like the others.
+  Response transport_error(std::string_view target, unsigned status, std::string_view title,
+                           std::string_view detail);
+
+  static Route route_of(std::string_view target);
+
+ private:
+  void post_events(Request request, Reply reply);
+  Response get_event(std::string_view target);
+  Response readyz();
+  void record(Route route, unsigned status, std::chrono::steady_clock::time_point start);
+  metrics::Counter& http_counter(Route route, unsigned status);
+  void count_rejected(const Request& request);
+
+  store::Store& store_;
+  ingest::Writer& writer_;
+  metrics::Registry& metrics_;
+  ApiLimits limits_;
+
+  // Instruments resolved once: the registry's lookup takes a lock, a request must not.
+  static constexpr std::array<unsigned, 12> common_statuses_{200, 202, 400, 404, 405, 408,
+                                                             413, 415, 422, 500, 503, 431};
+  std::array<std::array<std::atomic<metrics::Counter*>, common_statuses_.size()>, route_count>
+      http_counters_{};
+  std::array<metrics::Histogram*, route_count> durations_{};
+  // [type][outcome]: accepted, duplicate, rejected; the extra row is the unknown type.
+  std::array<std::array<metrics::Counter*, 3>, core::event_type_count + 1> events_{};
+};
+
+// RFC 7807 problem body (application/problem+json).
+struct ProblemError {
+  std::int64_t index = -1;  // position in a batch; -1 when not about one event
+  std::string field;
+  std::string message;
+};
+Response problem(unsigned status, std::string_view slug, std::string_view title,
+                 std::string_view detail, const std::vector<ProblemError>& errors = {});
+
+}  // namespace relance::http

@@ -1,0 +1,340 @@
+#pragma once
+// The receivable engine: one state machine per invoice, reconciliation of payments and credit
+// notes, typed alerts, customer aggregates. Pure: no I/O, no wall clock, no threads; `now` is an
+// argument. The single writer calls apply() for each committed event and persists what the
+// returned Changes name, in the same transaction. See README.md in this folder for the design.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/date.hpp"
+#include "core/engine/transitions.hpp"
+#include "core/event.hpp"
+#include "core/money.hpp"
+#include "core/result.hpp"
+
+namespace relance::core::engine {
+
+struct EngineOptions {
+  // A payment that leaves at most this much open on the receivable it settles closes it with a
+  // write-off entry (bank fees, rounding). Per currency; a currency not listed has no tolerance.
+  std::vector<Money> write_off_tolerance;
+  int promise_grace_days = 3;     // a promise holds until promised_date + grace
+  int instalment_grace_days = 3;  // an instalment is late after its due date + grace
+  // Remittance text can be long and noisy: only the first tokens that look like references count.
+  std::size_t references_per_payment_max = 8;
+  // Suspended payments of one customer retried after each change of its open items; beyond this,
+  // the oldest ones wait for an operator (bounds the cost of a customer with a noisy bank feed).
+  std::size_t suspense_retry_max = 64;
+};
+
+inline constexpr std::uint32_t no_index = 0xffffffffu;
+
+enum class EntryKind : std::uint8_t {
+  payment,              // money of a payment applied
+  credit_note,          // a credit note netted
+  payment_reversed,     // a payment taken back (negative amount)
+  released,             // money given back to the customer's credit when the invoice closed
+  write_off,            // invoice.written_off
+  tolerance_write_off,  // a small short payment closed
+  cancelled,
+  dispute_opened,
+  dispute_resolved,
+  promise_recorded,
+  promise_kept,
+  plan_agreed,
+  plan_completed,
+};
+std::string_view entry_kind_name(EntryKind kind);
+
+// One line of a receivable's history. `record` is the customer's history record that caused it
+// (index into Engine::record()), or no_index.
+struct TimelineEntry {
+  Date date;
+  EntryKind kind;
+  std::int64_t amount = 0;  // minor units of the receivable's currency; 0 when not about money
+  std::uint32_t record = no_index;
+  bool operator==(const TimelineEntry&) const = default;
+};
+
+struct Receivable {
+  // From the winning version of the invoice.
+  std::string invoice_id;
+  std::string number;  // printed number; empty when the ERP gave none
+  std::uint32_t customer = 0;
+  Currency currency;
+  std::int64_t original = 0;
+  Date issue_date;
+  Date due_date;
+  std::int64_t version = -1;  // -1: none given
+  Timestamp version_time{};   // envelope time of the winning version (epoch when absent)
+  std::uint64_t version_tiebreak = 0;
+  bool version_from_update = false;  // invoice.updated beats invoice.issued at equal version
+  // Derived by the fold of the customer's history.
+  std::int64_t open = 0;  // negative when overpaid
+  Status base_status = Status::open;  // from events alone
+  Status status = Status::open;       // base_status seen at the last evaluation date
+  std::uint8_t open_disputes = 0;
+  bool cancelled = false;
+  bool written_off = false;
+  std::uint32_t promise = no_index;  // record of the promise covering it
+  std::uint32_t plan = no_index;     // record of the payment plan covering it
+  Date settled_date{};               // when open last reached zero (ok() only if settled)
+  std::vector<TimelineEntry> timeline;  // after issuance (implicit), in canonical order
+  // Set by the dunning part; kept across re-derivations.
+  std::uint8_t dunning_level = 0;
+  // Evaluation bookkeeping.
+  Date next_boundary{};  // next date at which time alone changes the status (ok() if any)
+  bool alerted = false;  // owns active alerts
+};
+
+enum class RecordKind : std::uint8_t {
+  credit_note,
+  payment,
+  payment_reversal,
+  dispute_opened,
+  dispute_resolved,
+  promise,
+  payment_plan,
+  invoice_cancelled,
+  invoice_written_off,
+};
+std::string_view record_kind_name(RecordKind kind);
+
+// Why money of a payment or credit note is not applied to a receivable.
+enum class HoldReason : std::uint8_t {
+  unmatched,          // nothing matched: suspense
+  ambiguous,          // several open items of that exact amount: no guess
+  awaiting_invoice,   // allocated to / references an invoice not known yet
+  currency_mismatch,  // the invoice it names is in another currency
+  closed_receivable,  // the invoice it names is cancelled, written off or already paid
+  overpayment,        // more than the invoices it pays: credit balance
+  credit,             // a credit note that names no invoice: credit balance
+};
+std::string_view hold_reason_name(HoldReason reason);
+
+struct Hold {
+  HoldReason reason;
+  std::int64_t amount = 0;
+  std::uint32_t receivable = no_index;  // the invoice concerned, when there is one
+  std::uint32_t target = no_index;      // awaiting_invoice: index into Record::invoices
+  bool operator==(const Hold&) const = default;
+};
+
+struct Applied {
+  std::uint32_t receivable;
+  std::int64_t amount;       // net amount applied
+  std::int64_t written_off;  // tolerance write-off it caused on that receivable
+  bool operator==(const Applied&) const = default;
+};
+
+// How the engine finds the customer of a record when the event does not name one.
+enum class Home : std::uint8_t { direct, via_invoice, via_payment, via_references };
+
+// A non-invoice event of a customer's history, compact (not JSON). Inputs first, then what the
+// fold derived from it.
+struct Record {
+  RecordKind kind;
+  Home home = Home::direct;
+  Date date;              // business date: canonical position
+  std::string source_id;  // source '\x1f' id: idempotency key and final tie-break
+  std::string key;  // payment_id, credit_note_id, invoice_id (cancel, write-off, dispute),
+                    // promise_id or plan_id
+  std::string customer_id;  // as the event gave it; empty when it did not
+  Money amount;             // payment, credit note, promise, write-off, disputed part
+  bool has_amount = false;
+  Date promised_date{};
+  std::string note;                   // dispute_id
+  std::vector<std::string> invoices;  // allocations, promise/plan invoices, credited invoice
+  std::vector<std::int64_t> amounts;  // allocation amounts or instalment amounts
+  std::vector<Date> dates;            // instalment due dates
+  std::vector<std::string> references;  // normalized reference keys (payments)
+  bool structured_reference = false;    // references[0] comes from a valid RF / QR reference
+  // Placement, maintained by the engine (not by the fold).
+  std::uint32_t customer = 0;  // index of the customer whose history holds it (0: unassigned)
+  bool effective = true;  // payment: false when an earlier event has the same payment_id
+  bool broken_counted = false;  // promise: counted as broken in the customer's aggregates
+  bool alerted = false;         // owns active alerts
+
+  struct Derived {
+    std::vector<Applied> applied;  // payments, credit notes
+    std::vector<Hold> holds;       // payments, credit notes: money not applied
+    std::vector<std::uint32_t> candidates;  // ambiguous payment: the receivables it could pay
+    std::vector<std::uint32_t> covered;     // promise, plan: receivables covered
+    std::vector<std::int64_t> instalments_open;  // plan
+    std::int64_t short_written_off = 0;          // payment: tolerance write-offs it caused
+    std::int64_t paid = 0;                       // promise: paid towards it by the deadline
+    std::vector<std::uint32_t> reopened;         // reversal: receivables it re-opened
+    bool reversed = false;   // payment: taken back
+    bool open = false;       // dispute: still open
+    bool kept = false;       // promise kept / plan completed
+    bool folded = false;     // already applied by the fold
+    bool operator==(const Derived&) const = default;
+  } derived;
+
+  std::int64_t unapplied() const;
+  Date deadline(int grace_days) const { return add_days(promised_date, grace_days); }
+};
+
+struct CurrencyAmount {
+  Currency currency;
+  std::int64_t amount = 0;
+  bool operator==(const CurrencyAmount&) const = default;
+};
+
+struct CustomerProfile {
+  bool known = false;  // a customer.upserted was seen
+  std::string name;
+  std::vector<std::string> emails;
+  std::string language;
+  std::string timezone;
+  std::string segment;
+  std::string crm_id;
+  std::optional<Money> credit_limit;
+  Timestamp time{};  // the winning upsert's envelope time
+  std::uint64_t tiebreak = 0;
+};
+
+// Canonical position of an item of a customer's history: business date, kind rank (invoices
+// first), then the event's identity.
+struct CanonicalKey {
+  Date date{};
+  std::uint8_t rank = 0;  // 0 invoice, 1 + RecordKind
+  std::string tiebreak;   // invoice_id for invoices, source_id for records
+  bool operator<(const CanonicalKey& other) const;
+};
+
+struct Customer {
+  std::string id;  // "" is the unassigned bucket: records whose customer is not known yet
+  CustomerProfile profile;
+  std::vector<std::uint32_t> receivables;  // indices into the engine's receivables
+  std::vector<std::uint32_t> history;      // record indices, canonical order
+  std::vector<std::uint32_t> suspense;     // records holding money a new fact may place
+  std::optional<CanonicalKey> last;        // the last item folded
+  // Aggregates, kept current by apply() and advance().
+  std::vector<CurrencyAmount> exposure;   // open amounts still owed, per currency
+  std::vector<CurrencyAmount> unapplied;  // payments and credit notes not allocated
+  std::int64_t days_late_sum = 0;         // over settled receivables
+  std::uint32_t settled_count = 0;
+  std::uint32_t promises_kept = 0;
+  std::uint32_t promises_broken = 0;  // as of the last evaluation date
+};
+
+enum class AlertKind : std::uint8_t {
+  payment_unmatched,
+  payment_ambiguous,
+  payment_over,
+  payment_short,
+  payment_currency_mismatch,
+  payment_on_closed_receivable,
+  invoice_duplicate_number_conflict,
+  payment_reversed,
+  credit_limit_exceeded,
+  promise_broken,
+  payment_plan_instalment_late,
+};
+enum class Severity : std::uint8_t { info, warning, critical };
+std::string_view alert_kind_name(AlertKind kind);  // "payment.unmatched"
+std::string_view severity_name(Severity severity);
+
+struct Alert {
+  std::string id;  // stable: a hash of kind and the entities, the same on every replay
+  AlertKind kind;
+  Severity severity;
+  std::string customer_id;
+  std::vector<std::string> invoice_ids;
+  std::string payment_id;  // or credit_note_id, promise_id, plan_id
+  std::optional<Money> amount;
+  std::string message;
+  bool operator==(const Alert&) const = default;
+};
+
+enum class ApplyOutcome : std::uint8_t {
+  applied,    // the event changed state
+  duplicate,  // seen before (same source and id), or an older version of an invoice
+};
+
+// What one apply() or advance() changed: the writer persists exactly these.
+struct Changes {
+  ApplyOutcome outcome = ApplyOutcome::applied;
+  std::vector<std::string> receivables;  // invoice ids, sorted
+  std::vector<std::string> customers;    // customer ids, sorted ("" is the unassigned bucket)
+  std::vector<Alert> raised;             // new, or whose content changed
+  std::vector<std::string> resolved;     // ids of alerts no longer true
+};
+
+struct AgingBuckets {
+  Currency currency;
+  // not due, 1-30, 31-60, 61-90, > 90 days past due: open amounts in minor units.
+  std::int64_t buckets[5] = {0, 0, 0, 0, 0};
+  bool operator==(const AgingBuckets&) const = default;
+};
+inline constexpr std::string_view aging_bucket_names[5] = {"not_due", "1_30", "31_60", "61_90",
+                                                           "over_90"};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Applies one committed event as of `now`. Never fails: an event that makes no sense for the
+  // state is applied as far as it can be and raises an alert.
+  Changes apply(const Event& event, Timestamp now);
+  // What time alone changes (open -> overdue, promised -> broken promise, a late instalment).
+  Changes advance(Timestamp now);
+  // The dunning part records the level it reached; kept across re-derivations.
+  Result<void> set_dunning_level(std::string_view invoice_id, std::uint8_t level);
+
+  // Readers.
+  const EngineOptions& options() const { return options_; }
+  const Receivable* find_receivable(std::string_view invoice_id) const;
+  const Customer* find_customer(std::string_view customer_id) const;
+  const Receivable& receivable(std::uint32_t index) const { return receivables_[index]; }
+  const Customer& customer(std::uint32_t index) const { return customers_[index]; }
+  const Record& record(std::uint32_t index) const { return records_[index]; }
+  std::size_t receivable_count() const { return receivables_.size(); }
+  std::size_t customer_count() const { return customers_.size(); }
+  std::size_t record_count() const { return records_.size(); }
+  // Active alerts, sorted by id.
+  std::vector<Alert> alerts() const;
+  const Alert* find_alert(std::string_view id) const;
+  Date evaluated_on() const { return today_; }
+
+  // Days past due as of `today` (negative: not yet due); days late of a settled receivable.
+  static int days_past_due(const Receivable& receivable, Date today);
+  static std::optional<int> days_late(const Receivable& receivable);
+  std::optional<Date> oldest_overdue(const Customer& customer) const;
+  std::vector<AgingBuckets> aging(const Customer& customer, Date today) const;
+  std::vector<AgingBuckets> aging(Date today) const;  // every customer
+  // Net amount each payment / credit note applied to a receivable, in timeline order.
+  std::vector<std::pair<std::uint32_t, std::int64_t>> applications(const Receivable& r) const;
+
+  // Compact binary serialization (to persist in the store and load at start). Byte-identical
+  // for equal states, whatever order the events arrived in.
+  std::string serialize_receivable(const Receivable& receivable) const;
+  std::string serialize_customer(const Customer& customer) const;
+  // Loads what serialize_* produced into an empty engine and evaluates it as of `now`.
+  Result<void> load(std::span<const std::string> customers,
+                    std::span<const std::string> receivables, Timestamp now);
+
+ private:
+  struct Impl;
+  friend struct Impl;
+  EngineOptions options_;
+  std::deque<Receivable> receivables_;
+  std::deque<Customer> customers_;
+  std::deque<Record> records_;
+  Date today_{};
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace relance::core::engine

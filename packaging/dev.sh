@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 jobs=$(nproc)
+# ccache (when installed) then hits across clones of the tree in different folders.
+export CCACHE_BASEDIR="$PWD"
 bash packaging/install-deps.sh
 
 case "${1:-}" in

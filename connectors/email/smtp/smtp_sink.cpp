@@ -27,9 +27,12 @@ size_t read_upload(char* buffer, size_t size, size_t count, void* user) {
 
 // libcurl hands the server's replies to the debug callback as "header in" data; the last
 // complete reply (all lines of a multi-line one) is what an operator needs to see.
+// After a refusal libcurl still sends QUIT, so the last reply is then "221 Bye": the last
+// 4xx/5xx reply is kept apart, as it says why the message was refused.
 struct ReplyCapture {
   std::string current;
   std::string last;
+  std::string last_failure;
 };
 
 int capture_reply(CURL*, curl_infotype type, char* data, size_t size, void* user) {
@@ -44,6 +47,9 @@ int capture_reply(CURL*, curl_infotype type, char* data, size_t size, void* user
   // "250-..." continues a reply, "250 ..." (or a bare code) ends it.
   const bool final_line = text.size() < 4 || text[3] != '-';
   if (final_line) {
+    if (!capture->current.empty() && (capture->current[0] == '4' || capture->current[0] == '5')) {
+      capture->last_failure = capture->current;
+    }
     capture->last = std::move(capture->current);
     capture->current.clear();
   }
@@ -147,11 +153,12 @@ class SmtpSink final : public Sink {
       return {Outcome::delivered, std::nullopt, capture.last};
     }
     const std::string failure = internal::curl_error_text(code, error_buffer);
+    const std::string& refusal = capture.last_failure.empty() ? capture.last : capture.last_failure;
     if (reply_code >= 500 && reply_code < 600) {
-      return {Outcome::rejected, std::nullopt, "SMTP " + capture.last + " (" + failure + ")"};
+      return {Outcome::rejected, std::nullopt, "SMTP " + refusal + " (" + failure + ")"};
     }
     if (reply_code >= 400 && reply_code < 500) {
-      return {Outcome::retry, std::nullopt, "SMTP " + capture.last + " (" + failure + ")"};
+      return {Outcome::retry, std::nullopt, "SMTP " + refusal + " (" + failure + ")"};
     }
     // No failing reply: the connection, TLS or a deadline failed; the server may be back soon.
     std::string detail = "SMTP transport error: " + failure;

@@ -82,7 +82,9 @@ def main():
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = (auth_data.login.decode() == args.user and
               auth_data.password.decode() == args.password)
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers 535 itself; with the default (handled=True) it
+        # sends nothing and the client waits for a reply until its deadline.
+        return AuthResult(success=ok, handled=False)
 
     options = {"hostname": "smtp.test", "decode_data": False}
     if args.user:

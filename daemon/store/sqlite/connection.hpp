@@ -67,6 +67,14 @@ class Statement {
   void bind(int index, std::int64_t value) {
     RELANCE_ASSERT(sqlite3_bind_int64(stmt_, index, value) == SQLITE_OK);
   }
+  // Bytes that may hold NULs; not copied either.
+  void bind_blob(int index, std::string_view bytes) {
+    // A zero-length blob with a null pointer would bind NULL; a valid empty one must stay a blob.
+    static const char empty = 0;
+    RELANCE_ASSERT(sqlite3_bind_blob(stmt_, index, bytes.empty() ? &empty : bytes.data(),
+                                     static_cast<int>(bytes.size()), SQLITE_STATIC) == SQLITE_OK);
+  }
+  void bind_null(int index) { RELANCE_ASSERT(sqlite3_bind_null(stmt_, index) == SQLITE_OK); }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(stmt_); }
   // Ends the statement's read transaction too; bindings are cleared so none dangles.
@@ -75,6 +83,14 @@ class Statement {
     sqlite3_clear_bindings(stmt_);
   }
   std::int64_t column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
+  bool column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+  // Borrowed: valid until the next step() or reset().
+  std::string_view column_blob(int index) const {
+    const void* bytes = sqlite3_column_blob(stmt_, index);
+    return bytes ? std::string_view(static_cast<const char*>(bytes),
+                                    static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))
+                 : std::string_view();
+  }
   std::string column_text(int index) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
     return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))

@@ -1,8 +1,11 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "store/migrations.hpp"
@@ -16,6 +19,34 @@ namespace {
 using sqlite::Connection;
 using sqlite::ResetOnExit;
 using sqlite::Statement;
+
+std::int64_t micros(core::Timestamp instant) {
+  return static_cast<std::int64_t>(instant.time_since_epoch().count());
+}
+core::Timestamp timestamp(std::int64_t micros) {
+  return core::Timestamp(std::chrono::microseconds(micros));
+}
+// The words the schema's CHECK constraints accept.
+const char* kind_text(StateKind kind) {
+  return kind == StateKind::receivable ? "receivable" : "customer";
+}
+const char* status_text(AlertStatus status) {
+  return status == AlertStatus::open ? "open" : "resolved";
+}
+
+struct Item {
+  Statement* target;
+  const char* sql;
+};
+
+Result<void> prepare_all(Connection& db, std::span<const Item> items) {
+  for (const auto& item : items) {
+    auto prepared = Statement::prepare(db, item.sql);
+    if (!prepared) return prepared.error();
+    *item.target = std::move(*prepared);
+  }
+  return {};
+}
 
 // Readers are HTTP threads; a few connections serve them, more would only contend for the disk.
 constexpr std::size_t reader_connections_max = 4;
@@ -31,13 +62,13 @@ struct WriterStatements {
   Statement commit;
   Statement rollback;
   Statement insert_event;
+  Statement put_state;
+  Statement raise_alert;
+  Statement resolve_alert;
+  Statement put_source_offset;
 
   static Result<WriterStatements> prepare(Connection& db) {
     WriterStatements s;
-    struct Item {
-      Statement* target;
-      const char* sql;
-    };
     const Item items[] = {
         // IMMEDIATE takes the write lock up front: a writer that would fail on a lock held by
         // another process fails here, before doing any work.
@@ -49,12 +80,27 @@ struct WriterStatements {
         {&s.insert_event,
          "INSERT INTO journal (source, id, type, received_at, json) VALUES (?1, ?2, ?3, ?4, ?5) "
          "ON CONFLICT (source, id) DO NOTHING"},
+        {&s.put_state,
+         "INSERT INTO state (kind, key, customer_id, blob, view_json) VALUES (?1, ?2, ?3, ?4, ?5) "
+         "ON CONFLICT (kind, key) DO UPDATE SET customer_id = excluded.customer_id, "
+         "blob = excluded.blob, view_json = excluded.view_json"},
+        // An open alert raised again keeps the time it was first raised; a resolved one opens
+        // again from now.
+        {&s.raise_alert,
+         "INSERT INTO alerts (id, kind, severity, status, customer_id, json, raised_at, "
+         "resolved_at) VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, NULL) "
+         "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, severity = excluded.severity, "
+         "customer_id = excluded.customer_id, json = excluded.json, "
+         "raised_at = CASE WHEN alerts.status = 'open' THEN alerts.raised_at "
+         "ELSE excluded.raised_at END, status = 'open', resolved_at = NULL"},
+        {&s.resolve_alert,
+         "UPDATE alerts SET status = 'resolved', resolved_at = ?2 WHERE id = ?1 AND status = "
+         "'open'"},
+        {&s.put_source_offset,
+         "INSERT INTO source_offsets (source, \"partition\", \"offset\") VALUES (?1, ?2, ?3) "
+         "ON CONFLICT (source, \"partition\") DO UPDATE SET \"offset\" = excluded.\"offset\""},
     };
-    for (const auto& item : items) {
-      auto prepared = Statement::prepare(db, item.sql);
-      if (!prepared) return prepared.error();
-      *item.target = std::move(*prepared);
-    }
+    if (auto prepared = prepare_all(db, items); !prepared) return prepared.error();
     return s;
   }
 };
@@ -63,6 +109,13 @@ struct ReaderConnection {
   Connection db;
   Statement find_event;
   Statement journal_size;
+  Statement read_journal;
+  Statement state_blobs;
+  Statement find_state_view;
+  Statement customer_receivable_views;
+  Statement alerts_all;
+  Statement alerts_by_status;
+  Statement source_offsets;
   Statement ping;
 
   static Result<std::unique_ptr<ReaderConnection>> open(const SqliteOptions& options) {
@@ -76,23 +129,34 @@ struct ReaderConnection {
         !cache) {
       return cache.error();
     }
-    struct Item {
-      Statement* target;
-      const char* sql;
-    };
     const Item items[] = {
         {&reader->find_event,
          "SELECT sequence, type, received_at, json FROM journal WHERE source = ?1 AND id = ?2"},
         // The journal is gap-free from 1 (no AUTOINCREMENT, no deletes), so its size is its
         // last sequence: an index lookup instead of a count over every row.
         {&reader->journal_size, "SELECT coalesce(max(sequence), 0) FROM journal"},
+        {&reader->read_journal,
+         "SELECT sequence, source, id, type, received_at, json FROM journal WHERE sequence > ?1 "
+         "ORDER BY sequence LIMIT ?2"},
+        {&reader->state_blobs, "SELECT blob FROM state WHERE kind = ?1 ORDER BY key"},
+        {&reader->find_state_view, "SELECT view_json FROM state WHERE kind = ?1 AND key = ?2"},
+        {&reader->customer_receivable_views,
+         "SELECT view_json FROM state WHERE kind = 'receivable' AND customer_id = ?1 "
+         "ORDER BY key"},
+        // Two statements rather than "(?1 IS NULL OR status = ?1)", which would keep the
+        // planner from the (status, id) index.
+        {&reader->alerts_all,
+         "SELECT id, kind, severity, status, customer_id, json, raised_at, resolved_at "
+         "FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2"},
+        {&reader->alerts_by_status,
+         "SELECT id, kind, severity, status, customer_id, json, raised_at, resolved_at "
+         "FROM alerts WHERE status = ?3 AND id > ?1 ORDER BY id LIMIT ?2"},
+        {&reader->source_offsets,
+         "SELECT \"partition\", \"offset\" FROM source_offsets WHERE source = ?1 "
+         "ORDER BY \"partition\""},
         {&reader->ping, "SELECT 1 FROM journal LIMIT 1"},
     };
-    for (const auto& item : items) {
-      auto prepared = Statement::prepare(reader->db, item.sql);
-      if (!prepared) return prepared.error();
-      *item.target = std::move(*prepared);
-    }
+    if (auto prepared = prepare_all(reader->db, items); !prepared) return prepared.error();
     return reader;
   }
 };
@@ -116,10 +180,63 @@ class SqliteTransaction final : public Transaction {
     insert.bind(1, event.source);
     insert.bind(2, event.id);
     insert.bind(3, core::event_type_name(event.type));
-    insert.bind(4, static_cast<std::int64_t>(received_at.time_since_epoch().count()));
+    insert.bind(4, micros(received_at));
     insert.bind(5, event.json);
     if (insert.step() != SQLITE_DONE) return db_.error("appending event " + event.id);
     return sqlite3_changes(db_.get()) == 1 ? AppendOutcome::appended : AppendOutcome::duplicate;
+  }
+
+  Result<void> put_state(const StateRow& row) override {
+    RELANCE_ASSERT(!finished_);
+    Statement& put = statements_.put_state;
+    ResetOnExit reset(put);
+    put.bind(1, std::string_view(kind_text(row.kind)));
+    put.bind(2, row.key);
+    put.bind(3, row.customer_id);
+    put.bind_blob(4, row.blob);
+    put.bind(5, row.view_json);
+    if (put.step() != SQLITE_DONE) {
+      return db_.error(std::string("writing the state of ") + kind_text(row.kind) + " " + row.key);
+    }
+    return {};
+  }
+
+  Result<void> raise_alert(const AlertRow& row) override {
+    RELANCE_ASSERT(!finished_);
+    Statement& raise = statements_.raise_alert;
+    ResetOnExit reset(raise);
+    raise.bind(1, row.id);
+    raise.bind(2, row.kind);
+    raise.bind(3, row.severity);
+    raise.bind(4, row.customer_id);
+    raise.bind(5, row.json);
+    raise.bind(6, micros(row.raised_at));
+    if (raise.step() != SQLITE_DONE) return db_.error("raising alert " + row.id);
+    return {};
+  }
+
+  Result<void> resolve_alert(std::string_view id, core::Timestamp at) override {
+    RELANCE_ASSERT(!finished_);
+    Statement& resolve = statements_.resolve_alert;
+    ResetOnExit reset(resolve);
+    resolve.bind(1, id);
+    resolve.bind(2, micros(at));
+    if (resolve.step() != SQLITE_DONE) return db_.error("resolving alert " + std::string(id));
+    return {};
+  }
+
+  Result<void> put_source_offset(const SourceOffset& offset) override {
+    RELANCE_ASSERT(!finished_);
+    Statement& put = statements_.put_source_offset;
+    ResetOnExit reset(put);
+    put.bind(1, offset.source);
+    put.bind(2, std::int64_t{offset.partition});
+    put.bind(3, offset.offset);
+    if (put.step() != SQLITE_DONE) {
+      return db_.error("storing the offset of " + offset.source + " partition " +
+                       std::to_string(offset.partition));
+    }
+    return {};
   }
 
   Result<void> commit() override {
@@ -193,9 +310,129 @@ class SqliteStore final : public Store {
     stored.source = std::string(source);
     stored.id = std::string(id);
     stored.type = find.column_text(1);
-    stored.received_at = core::Timestamp(std::chrono::microseconds(find.column_int64(2)));
+    stored.received_at = timestamp(find.column_int64(2));
     stored.json = find.column_text(3);
     return std::optional<StoredEvent>(std::move(stored));
+  }
+
+  Result<std::vector<StoredEvent>> read_journal(std::int64_t after, std::size_t limit) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = lease->read_journal;
+    ResetOnExit reset(read);
+    read.bind(1, after);
+    read.bind(2, clamp_limit(limit));
+    std::vector<StoredEvent> events;
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) {
+      StoredEvent& stored = events.emplace_back();
+      stored.sequence = read.column_int64(0);
+      stored.source = read.column_text(1);
+      stored.id = read.column_text(2);
+      stored.type = read.column_text(3);
+      stored.received_at = timestamp(read.column_int64(4));
+      stored.json = read.column_text(5);
+    }
+    if (rc != SQLITE_DONE) return lease->db.error("reading the journal");
+    return events;
+  }
+
+  Result<void> for_each_state(
+      StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = lease->state_blobs;
+    ResetOnExit reset(read);
+    read.bind(1, std::string_view(kind_text(kind)));
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) {
+      if (auto visited = visit(read.column_blob(0)); !visited) return visited.error();
+    }
+    if (rc != SQLITE_DONE) {
+      return lease->db.error(std::string("reading the ") + kind_text(kind) + " states");
+    }
+    return {};
+  }
+
+  Result<std::optional<std::string>> find_state_view(StateKind kind,
+                                                     std::string_view key) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& find = lease->find_state_view;
+    ResetOnExit reset(find);
+    find.bind(1, std::string_view(kind_text(kind)));
+    find.bind(2, key);
+    const int rc = find.step();
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) {
+      return lease->db.error(std::string("reading ") + kind_text(kind) + " " + std::string(key));
+    }
+    return std::optional<std::string>(find.column_text(0));
+  }
+
+  Result<std::vector<std::string>> customer_receivable_views(
+      std::string_view customer_id) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = lease->customer_receivable_views;
+    ResetOnExit reset(read);
+    read.bind(1, customer_id);
+    std::vector<std::string> views;
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) views.push_back(read.column_text(0));
+    if (rc != SQLITE_DONE) {
+      return lease->db.error("reading the receivables of customer " + std::string(customer_id));
+    }
+    return views;
+  }
+
+  Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,
+                                            std::string_view after_id, std::size_t limit) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = status ? lease->alerts_by_status : lease->alerts_all;
+    ResetOnExit reset(read);
+    read.bind(1, after_id);
+    read.bind(2, clamp_limit(limit));
+    if (status) read.bind(3, std::string_view(status_text(*status)));
+    std::vector<AlertRow> alerts;
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) {
+      AlertRow& row = alerts.emplace_back();
+      row.id = read.column_text(0);
+      row.kind = read.column_text(1);
+      row.severity = read.column_text(2);
+      row.status = read.column_text(3) == "open" ? AlertStatus::open : AlertStatus::resolved;
+      row.customer_id = read.column_text(4);
+      row.json = read.column_text(5);
+      row.raised_at = timestamp(read.column_int64(6));
+      if (!read.column_is_null(7)) row.resolved_at = timestamp(read.column_int64(7));
+    }
+    if (rc != SQLITE_DONE) return lease->db.error("reading the alerts");
+    return alerts;
+  }
+
+  Result<std::vector<SourceOffset>> source_offsets(std::string_view source) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = lease->source_offsets;
+    ResetOnExit reset(read);
+    read.bind(1, source);
+    std::vector<SourceOffset> offsets;
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) {
+      offsets.push_back(SourceOffset{std::string(source),
+                                     static_cast<std::int32_t>(read.column_int64(0)),
+                                     read.column_int64(1)});
+    }
+    if (rc != SQLITE_DONE) return lease->db.error("reading the offsets of " + std::string(source));
+    return offsets;
   }
 
   Result<std::int64_t> journal_size() override {
@@ -220,6 +457,12 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // SQLite's LIMIT is a signed 64-bit integer.
+  static std::int64_t clamp_limit(std::size_t limit) {
+    return static_cast<std::int64_t>(
+        std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+  }
+
   // A reader connection borrowed from the pool for one call.
   class Lease {
    public:

@@ -8,7 +8,7 @@
 namespace relance::store {
 
 struct SqliteOptions {
-  std::string path;           // file path; created with its schema when missing
+  std::string path;  // file path; created with its schema when missing
   int busy_timeout_ms = 5000;
 };
 

@@ -1,5 +1,6 @@
 #include "fake_store.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace relance::store::testing {
@@ -27,6 +28,49 @@ class FakeTransaction final : public Transaction {
     return AppendOutcome::appended;
   }
 
+  // The other writes are kept as operations and played in order at commit, so that their
+  // semantics (raise after resolve, and so on) are those of the committed data.
+  Result<void> put_state(const StateRow& row) override {
+    RELANCE_ASSERT(!finished_);
+    operations_.push_back(
+        [row](FakeDatabase& db) { db.state[std::make_pair(row.kind, row.key)] = row; });
+    return {};
+  }
+
+  Result<void> raise_alert(const AlertRow& row) override {
+    RELANCE_ASSERT(!finished_);
+    operations_.push_back([row](FakeDatabase& db) {
+      auto [found, inserted] = db.alerts.try_emplace(row.id, row);
+      AlertRow& stored = found->second;
+      const core::Timestamp raised_at =
+          !inserted && stored.status == AlertStatus::open ? stored.raised_at : row.raised_at;
+      stored = row;
+      stored.status = AlertStatus::open;
+      stored.raised_at = raised_at;
+      stored.resolved_at.reset();
+    });
+    return {};
+  }
+
+  Result<void> resolve_alert(std::string_view id, core::Timestamp at) override {
+    RELANCE_ASSERT(!finished_);
+    operations_.push_back([id = std::string(id), at](FakeDatabase& db) {
+      const auto found = db.alerts.find(id);
+      if (found == db.alerts.end() || found->second.status != AlertStatus::open) return;
+      found->second.status = AlertStatus::resolved;
+      found->second.resolved_at = at;
+    });
+    return {};
+  }
+
+  Result<void> put_source_offset(const SourceOffset& offset) override {
+    RELANCE_ASSERT(!finished_);
+    operations_.push_back([offset](FakeDatabase& db) {
+      db.offsets[std::make_pair(offset.source, offset.partition)] = offset.offset;
+    });
+    return {};
+  }
+
   Result<void> commit() override {
     RELANCE_ASSERT(!finished_);
     finished_ = true;
@@ -50,6 +94,7 @@ class FakeTransaction final : public Transaction {
         db.index.emplace(std::make_pair(stored.source, stored.id), db.journal.size());
         db.journal.push_back(std::move(stored));
       }
+      for (const auto& operation : operations_) operation(db);
     }
     std::lock_guard lock(store_.stats_mutex_);
     ++store_.committed_;
@@ -61,6 +106,7 @@ class FakeTransaction final : public Transaction {
   FakeStore& store_;
   std::set<std::pair<std::string, std::string>> keys_;
   std::vector<StoredEvent> pending_;
+  std::vector<std::function<void(FakeDatabase&)>> operations_;
   bool finished_ = false;
 };
 
@@ -83,6 +129,73 @@ Result<std::optional<StoredEvent>> FakeStore::find_event(std::string_view source
 Result<std::int64_t> FakeStore::journal_size() {
   std::lock_guard lock(database_->mutex);
   return static_cast<std::int64_t>(database_->journal.size());
+}
+
+Result<std::vector<StoredEvent>> FakeStore::read_journal(std::int64_t after, std::size_t limit) {
+  std::lock_guard lock(database_->mutex);
+  std::vector<StoredEvent> events;
+  const auto& journal = database_->journal;
+  for (auto i = static_cast<std::size_t>(std::max<std::int64_t>(after, 0));
+       i < journal.size() && events.size() < limit; ++i) {
+    events.push_back(journal[i]);
+  }
+  return events;
+}
+
+Result<void> FakeStore::for_each_state(
+    StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) {
+  // Copied out first: `visit` may take long, and must not run under the database lock.
+  std::vector<std::string> blobs;
+  {
+    std::lock_guard lock(database_->mutex);
+    for (const auto& [key, row] : database_->state) {
+      if (key.first == kind) blobs.push_back(row.blob);
+    }
+  }
+  for (const auto& blob : blobs) {
+    if (auto visited = visit(blob); !visited) return visited.error();
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> FakeStore::find_state_view(StateKind kind,
+                                                              std::string_view key) {
+  std::lock_guard lock(database_->mutex);
+  const auto found = database_->state.find(std::make_pair(kind, std::string(key)));
+  if (found == database_->state.end()) return std::optional<std::string>();
+  return std::optional<std::string>(found->second.view_json);
+}
+
+Result<std::vector<std::string>> FakeStore::customer_receivable_views(
+    std::string_view customer_id) {
+  std::lock_guard lock(database_->mutex);
+  std::vector<std::string> views;
+  for (const auto& [key, row] : database_->state) {
+    if (key.first == StateKind::receivable && row.customer_id == customer_id) {
+      views.push_back(row.view_json);
+    }
+  }
+  return views;
+}
+
+Result<std::vector<AlertRow>> FakeStore::list_alerts(std::optional<AlertStatus> status,
+                                                     std::string_view after_id, std::size_t limit) {
+  std::lock_guard lock(database_->mutex);
+  std::vector<AlertRow> alerts;
+  for (auto it = database_->alerts.upper_bound(std::string(after_id));
+       it != database_->alerts.end() && alerts.size() < limit; ++it) {
+    if (!status || it->second.status == *status) alerts.push_back(it->second);
+  }
+  return alerts;
+}
+
+Result<std::vector<SourceOffset>> FakeStore::source_offsets(std::string_view source) {
+  std::lock_guard lock(database_->mutex);
+  std::vector<SourceOffset> offsets;
+  for (const auto& [key, offset] : database_->offsets) {
+    if (key.first == source) offsets.push_back(SourceOffset{key.first, key.second, offset});
+  }
+  return offsets;
 }
 
 Result<void> FakeStore::ping() { return {}; }

@@ -22,6 +22,9 @@ struct FakeDatabase {
   std::mutex mutex;
   std::vector<StoredEvent> journal;
   std::map<std::pair<std::string, std::string>, std::size_t> index;  // (source, id) -> journal
+  std::map<std::pair<StateKind, std::string>, StateRow> state;       // (kind, key)
+  std::map<std::string, AlertRow> alerts;                            // by id
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> offsets;
 };
 
 class FakeStore final : public Store {
@@ -33,6 +36,14 @@ class FakeStore final : public Store {
   Result<std::optional<StoredEvent>> find_event(std::string_view source,
                                                 std::string_view id) override;
   Result<std::int64_t> journal_size() override;
+  Result<std::vector<StoredEvent>> read_journal(std::int64_t after, std::size_t limit) override;
+  Result<void> for_each_state(
+      StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) override;
+  Result<std::optional<std::string>> find_state_view(StateKind kind, std::string_view key) override;
+  Result<std::vector<std::string>> customer_receivable_views(std::string_view customer_id) override;
+  Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,
+                                            std::string_view after_id, std::size_t limit) override;
+  Result<std::vector<SourceOffset>> source_offsets(std::string_view source) override;
   Result<void> ping() override;
 
   // Called at the start of each commit(), on the writer thread, before anything is applied; a

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,21 @@ struct EmailConfig {
   friend bool operator==(const EmailConfig&, const EmailConfig&) = default;
 };
 
+// The Kafka source: canonical events consumed from topics in a consumer group, offsets stored
+// with the state they produced.
+struct KafkaConfig {
+  bool enabled = false;
+  std::string brokers = "127.0.0.1:9092";  // bootstrap.servers
+  std::string group_id = "relanced";
+  std::vector<std::string> topics;
+  std::string dead_letter_topic;           // where messages that are not valid events go
+  std::size_t batch_messages_max = 10000;  // messages handed to the writer as one request
+  // Passed to librdkafka as they are (security.protocol, sasl.*, fetch sizes...).
+  std::map<std::string, std::string> client;
+
+  friend bool operator==(const KafkaConfig&, const KafkaConfig&) = default;
+};
+
 enum class LogLevel { debug, info, warn, error };
 
 struct Config {
@@ -61,6 +77,7 @@ struct Config {
   StoreConfig store;
   WriterConfig writer;
   EmailConfig email;
+  KafkaConfig kafka;
   LogLevel log_level = LogLevel::info;
   std::chrono::milliseconds shutdown_timeout{10000};  // SIGTERM: finish in-flight work within
 

@@ -61,6 +61,29 @@ const Section<Config>& config_section() {
           "email.file.directory", [](Config & c) -> auto& { return c.email.file_directory; },
           "directory of the .eml files when email.sink is file"),
 
+      boolean<Config>(
+          "kafka.enabled", [](Config & c) -> auto& { return c.kafka.enabled; },
+          "consume canonical events from Kafka topics"),
+      string<Config>(
+          "kafka.brokers", [](Config & c) -> auto& { return c.kafka.brokers; }, Empty::rejected,
+          "bootstrap brokers, host:port separated by commas"),
+      string<Config>(
+          "kafka.group_id", [](Config & c) -> auto& { return c.kafka.group_id; }, Empty::rejected,
+          "consumer group; the daemons of one group share the topics' partitions"),
+      string_list<Config>(
+          "kafka.topics", [](Config & c) -> auto& { return c.kafka.topics; }, 100,
+          "topics of CloudEvents (structured or binary mode) to consume"),
+      string<Config>(
+          "kafka.dead_letter_topic", [](Config & c) -> auto& { return c.kafka.dead_letter_topic; },
+          Empty::allowed, "messages that are not valid events go here, with the reason in headers"),
+      integer<Config>(
+          "kafka.batch_messages_max",
+          [](Config & c) -> auto& { return c.kafka.batch_messages_max; }, 1, 1'000'000,
+          "messages handed to the writer in one request at most"),
+      string_map<Config>(
+          "kafka.client", [](Config & c) -> auto& { return c.kafka.client; }, 200,
+          "librdkafka properties passed as they are (security.protocol, sasl.username...)"),
+
       enumeration<Config>(
           "log.level", [](Config & c) -> auto& { return c.log_level; },
           {{"debug", LogLevel::debug},
@@ -87,6 +110,32 @@ const std::vector<Check>& config_checks() {
          if (c.writer.queue_events_max >= c.writer.batch_events_max) return {};
          return std::to_string(c.writer.queue_events_max) + " is below writer.batch_events_max (" +
                 std::to_string(c.writer.batch_events_max) + "); a batch must fit in the queue";
+       }},
+      {{"kafka.topics", "kafka.enabled"},
+       [](const Config& c) -> std::optional<std::string> {
+         if (!c.kafka.enabled || !c.kafka.topics.empty()) return {};
+         return "is empty, and kafka.enabled is true; list the topics to consume";
+       }},
+      {{"kafka.dead_letter_topic", "kafka.enabled"},
+       [](const Config& c) -> std::optional<std::string> {
+         if (!c.kafka.enabled) return {};
+         if (c.kafka.dead_letter_topic.empty()) {
+           return "is empty, and kafka.enabled is true; a message that is not a valid event "
+                  "must go somewhere for the partition to move on";
+         }
+         const auto& topics = c.kafka.topics;
+         if (std::find(topics.begin(), topics.end(), c.kafka.dead_letter_topic) != topics.end()) {
+           return c.kafka.dead_letter_topic +
+                  " is also in kafka.topics; it would consume its own "
+                  "dead letters";
+         }
+         return {};
+       }},
+      {{"kafka.batch_messages_max", "writer.queue_events_max"},
+       [](const Config& c) -> std::optional<std::string> {
+         if (!c.kafka.enabled || c.kafka.batch_messages_max <= c.writer.queue_events_max) return {};
+         return std::to_string(c.kafka.batch_messages_max) + " is above writer.queue_events_max (" +
+                std::to_string(c.writer.queue_events_max) + "); a batch must fit in the queue";
        }},
   };
   return checks;

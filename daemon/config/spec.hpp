@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -425,6 +426,92 @@ Field<T> list(std::string path, Get get, Section<Element> element, std::size_t i
           Element parsed{};
           read_section(item, element, parsed, context, item_key + ".", item_line);
           items.push_back(std::move(parsed));
+        }
+        get(target) = std::move(items);
+      }};
+}
+
+// A list of non-empty strings ("topics: [a, b]"), each at most once.
+template <class T, class Get>
+Field<T> string_list(std::string path, Get get, std::size_t items_max, std::string description) {
+  static_assert(std::is_same_v<detail::MemberOf<Get, T>, std::vector<std::string>>);
+  T defaults{};
+  RELANCE_ASSERT(get(defaults).empty());  // the shipped file shows the default as []
+  return Field<T>{std::move(path),
+                  "list of at most " + std::to_string(items_max) + " strings",
+                  "[]",
+                  std::move(description),
+                  Presence::optional,
+                  [get, items_max](const YAML::Node& value, int line, const std::string& key,
+                                   T& target, Context& context) {
+                    if (value.IsNull()) return get(target).clear();
+                    if (!value.IsSequence()) {
+                      return context.problem(line, key, "expected a list, such as [a, b]");
+                    }
+                    if (value.size() > items_max) {
+                      return context.problem(line, key,
+                                             std::to_string(value.size()) +
+                                                 " items is above the maximum " +
+                                                 std::to_string(items_max));
+                    }
+                    std::vector<std::string> items;
+                    for (std::size_t i = 0; i < value.size(); ++i) {
+                      const YAML::Node item = value[i];
+                      const std::string item_key = key + "[" + std::to_string(i) + "]";
+                      const int item_line = line_of(item) != 0 ? line_of(item) : line;
+                      auto text = scalar_text(item, item_line, item_key, context);
+                      if (!text) continue;
+                      if (text->empty()) {
+                        context.problem(item_line, item_key, "is empty");
+                      } else if (std::find(items.begin(), items.end(), *text) != items.end()) {
+                        context.problem(item_line, item_key, "'" + *text + "' is listed twice");
+                      } else {
+                        items.push_back(std::move(*text));
+                      }
+                    }
+                    get(target) = std::move(items);
+                  }};
+}
+
+// A map of free-form names to strings, handed to a library as they are (librdkafka properties);
+// the library checks the names when it is configured.
+template <class T, class Get>
+Field<T> string_map(std::string path, Get get, std::size_t items_max, std::string description) {
+  static_assert(std::is_same_v<detail::MemberOf<Get, T>, std::map<std::string, std::string>>);
+  T defaults{};
+  RELANCE_ASSERT(get(defaults).empty());  // the shipped file shows the default as {}
+  return Field<T>{
+      std::move(path),
+      "map of at most " + std::to_string(items_max) + " names to strings",
+      "{}",
+      std::move(description),
+      Presence::optional,
+      [get, items_max](const YAML::Node& value, int line, const std::string& key, T& target,
+                       Context& context) {
+        if (value.IsNull()) return get(target).clear();
+        if (!value.IsMap()) {
+          return context.problem(line, key, "expected a map of names to values");
+        }
+        if (value.size() > items_max) {
+          return context.problem(line, key,
+                                 std::to_string(value.size()) + " entries is above the maximum " +
+                                     std::to_string(items_max));
+        }
+        std::map<std::string, std::string> items;
+        for (const auto& entry : value) {
+          const YAML::Node& name = entry.first;
+          const int entry_line = line_of(name) != 0 ? line_of(name) : line;
+          if (!name.IsScalar() || name.Scalar().empty()) {
+            context.problem(entry_line, key, "a name must be a plain, non-empty string");
+            continue;
+          }
+          const std::string entry_key = key + "." + name.Scalar();
+          context.seen(entry_key, entry_line);
+          auto text = scalar_text(entry.second, entry_line, entry_key, context);
+          if (!text) continue;
+          if (!items.emplace(name.Scalar(), std::move(*text)).second) {
+            context.problem(entry_line, entry_key, "appears twice in the same map");
+          }
         }
         get(target) = std::move(items);
       }};

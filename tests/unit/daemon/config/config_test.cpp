@@ -70,7 +70,11 @@ TEST(config, shipped_file_lists_every_key_with_a_comment) {
     ASSERT_GE(line, 0) << field.path;
     EXPECT_THAT(lines.at(static_cast<std::size_t>(line)), HasSubstr("# "))
         << field.path << " has no comment on its line";
-    EXPECT_EQ(node.Scalar().empty() ? "\"\"" : node.Scalar(), field.default_text)
+    // A list or map default is shown in flow style ("[]", "{}").
+    const std::string shown = !node.IsScalar()        ? YAML::Dump(node)
+                              : node.Scalar().empty() ? "\"\""
+                                                      : node.Scalar();
+    EXPECT_EQ(shown, field.default_text)
         << field.path << " in config/relance.yaml differs from the default in config.hpp";
   }
 }
@@ -252,6 +256,45 @@ TEST(problem, to_string_leaves_out_what_is_unknown) {
   EXPECT_EQ((Problem{"f.yaml", 3, "http.port", "bad"}.to_string()), "f.yaml:3: http.port: bad");
   EXPECT_EQ((Problem{"f.yaml", 0, "http.port", "bad"}.to_string()), "f.yaml: http.port: bad");
   EXPECT_EQ((Problem{"f.yaml", 2, "", "bad"}.to_string()), "f.yaml:2: bad");
+}
+
+TEST(config, kafka_section_is_read_with_its_lists_and_client_properties) {
+  const Loaded loaded = read_config_text(
+      "kafka:\n"
+      "  enabled: true\n"
+      "  brokers: k1:9092,k2:9092\n"
+      "  group_id: relance-prod\n"
+      "  topics: [erp.invoices, erp.payments]\n"
+      "  dead_letter_topic: erp.dead\n"
+      "  batch_messages_max: 500\n"
+      "  client:\n"
+      "    security.protocol: sasl_ssl\n"
+      "    sasl.password: ${KAFKA_PASSWORD}\n",
+      "t.yaml", fake_environment({{"KAFKA_PASSWORD", "s3cret"}}));
+  ASSERT_THAT(loaded.problems, ElementsAre());
+  const KafkaConfig& k = loaded.config.kafka;
+  EXPECT_TRUE(k.enabled);
+  EXPECT_EQ(k.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(k.group_id, "relance-prod");
+  EXPECT_THAT(k.topics, ElementsAre("erp.invoices", "erp.payments"));
+  EXPECT_EQ(k.dead_letter_topic, "erp.dead");
+  EXPECT_EQ(k.batch_messages_max, 500u);
+  EXPECT_EQ(k.client, (std::map<std::string, std::string>{{"sasl.password", "s3cret"},
+                                                          {"security.protocol", "sasl_ssl"}}));
+}
+
+TEST(config, kafka_enabled_needs_topics_and_a_dead_letter_topic_outside_them) {
+  EXPECT_THAT(problems_of("kafka:\n  enabled: true\n"),
+              ElementsAre(HasSubstr("kafka.topics: is empty, and kafka.enabled is true"),
+                          HasSubstr("kafka.dead_letter_topic: is empty, and kafka.enabled")));
+  EXPECT_THAT(problems_of("kafka:\n  enabled: true\n  topics: [a, b]\n  dead_letter_topic: b\n"),
+              ElementsAre("config/relance.yaml:4: kafka.dead_letter_topic: b is also in "
+                          "kafka.topics; it would consume its own dead letters"));
+  EXPECT_THAT(
+      problems_of("kafka:\n  topics: [a, a, \"\"]\n  client: [x]\n"),
+      ElementsAre("config/relance.yaml:2: kafka.topics[1]: 'a' is listed twice",
+                  "config/relance.yaml:2: kafka.topics[2]: is empty",
+                  "config/relance.yaml:3: kafka.client: expected a map of names to values"));
 }
 
 }  // namespace

@@ -3,15 +3,20 @@
 // notes, typed alerts, customer aggregates. Pure: no I/O, no wall clock, no threads; `now` is an
 // argument. The single writer calls apply() for each committed event and persists what the
 // returned Changes name, in the same transaction. See README.md in this folder for the design.
+//
+// Order independence: each customer's state is the fold of its history (invoices and the other
+// events about it) in a canonical order (business date, kind, identity), never the order of
+// arrival. An event that sorts after everything already folded is folded incrementally; one that
+// sorts earlier makes the engine re-fold that customer. Versions (invoice.updated, a payment sent
+// again with its allocations) keep only the winner, chosen by a total order.
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/date.hpp"
@@ -30,7 +35,7 @@ struct EngineOptions {
   int instalment_grace_days = 3;  // an instalment is late after its due date + grace
   // Remittance text can be long and noisy: only the first tokens that look like references count.
   std::size_t references_per_payment_max = 8;
-  // Suspended payments of one customer retried after each change of its open items; beyond this,
+  // Suspended payments of one customer retried when one of its invoices appears; beyond this,
   // the oldest ones wait for an operator (bounds the cost of a customer with a noisy bank feed).
   std::size_t suspense_retry_max = 64;
 };
@@ -41,7 +46,7 @@ enum class EntryKind : std::uint8_t {
   payment,              // money of a payment applied
   credit_note,          // a credit note netted
   payment_reversed,     // a payment taken back (negative amount)
-  released,             // money given back to the customer's credit when the invoice closed
+  released,             // money given back to the customer's credit when the invoice was cancelled
   write_off,            // invoice.written_off
   tolerance_write_off,  // a small short payment closed
   cancelled,
@@ -54,12 +59,14 @@ enum class EntryKind : std::uint8_t {
 };
 std::string_view entry_kind_name(EntryKind kind);
 
-// One line of a receivable's history. `record` is the customer's history record that caused it
-// (index into Engine::record()), or no_index.
+// One line of a receivable's history, after its issuance (implicit). `record` is the event that
+// caused it (index into Engine::record()), or no_index.
 struct TimelineEntry {
   Date date;
   EntryKind kind;
-  std::int64_t amount = 0;  // minor units of the receivable's currency; 0 when not about money
+  // Minor units of the receivable's currency settled by it (positive: reduces what is open;
+  // negative for a reversal or released money); 0 when not about money.
+  std::int64_t amount = 0;
   std::uint32_t record = no_index;
   bool operator==(const TimelineEntry&) const = default;
 };
@@ -67,8 +74,8 @@ struct TimelineEntry {
 struct Receivable {
   // From the winning version of the invoice.
   std::string invoice_id;
-  std::string number;  // printed number; empty when the ERP gave none
-  std::uint32_t customer = 0;
+  std::string number;          // printed number; empty when the ERP gave none
+  std::uint32_t customer = 0;  // index into Engine::customer()
   Currency currency;
   std::int64_t original = 0;
   Date issue_date;
@@ -77,22 +84,20 @@ struct Receivable {
   Timestamp version_time{};   // envelope time of the winning version (epoch when absent)
   std::uint64_t version_tiebreak = 0;
   bool version_from_update = false;  // invoice.updated beats invoice.issued at equal version
+  std::uint8_t dunning_level = 0;    // set by the dunning part; kept across re-folds
   // Derived by the fold of the customer's history.
-  std::int64_t open = 0;  // negative when overpaid
-  Status base_status = Status::open;  // from events alone
-  Status status = Status::open;       // base_status seen at the last evaluation date
-  std::uint8_t open_disputes = 0;
+  bool folded = false;
   bool cancelled = false;
   bool written_off = false;
-  std::uint32_t promise = no_index;  // record of the promise covering it
-  std::uint32_t plan = no_index;     // record of the payment plan covering it
-  Date settled_date{};               // when open last reached zero (ok() only if settled)
-  std::vector<TimelineEntry> timeline;  // after issuance (implicit), in canonical order
-  // Set by the dunning part; kept across re-derivations.
-  std::uint8_t dunning_level = 0;
-  // Evaluation bookkeeping.
-  Date next_boundary{};  // next date at which time alone changes the status (ok() if any)
-  bool alerted = false;  // owns active alerts
+  std::uint8_t open_disputes = 0;
+  Status base_status = Status::open;  // from events alone
+  Status status = Status::open;       // base_status as of the evaluation date
+  std::int64_t open = 0;              // negative when overpaid; 0 once cancelled
+  std::uint32_t promise = no_index;   // record of the promise pausing it
+  std::uint32_t plan = no_index;      // record of the payment plan pausing it
+  Date settled_date{};                // when open last reached zero (ok() only if settled)
+  Date next_boundary{};  // next date at which time alone changes its status (ok() if any)
+  std::vector<TimelineEntry> timeline;  // canonical order
 };
 
 enum class RecordKind : std::uint8_t {
@@ -112,11 +117,11 @@ std::string_view record_kind_name(RecordKind kind);
 enum class HoldReason : std::uint8_t {
   unmatched,          // nothing matched: suspense
   ambiguous,          // several open items of that exact amount: no guess
-  awaiting_invoice,   // allocated to / references an invoice not known yet
+  awaiting_invoice,   // allocated to an invoice this customer does not have (yet)
   currency_mismatch,  // the invoice it names is in another currency
   closed_receivable,  // the invoice it names is cancelled, written off or already paid
   overpayment,        // more than the invoices it pays: credit balance
-  credit,             // a credit note that names no invoice: credit balance
+  credit,             // a credit note that names no invoice, or money released: credit balance
 };
 std::string_view hold_reason_name(HoldReason reason);
 
@@ -124,58 +129,53 @@ struct Hold {
   HoldReason reason;
   std::int64_t amount = 0;
   std::uint32_t receivable = no_index;  // the invoice concerned, when there is one
-  std::uint32_t target = no_index;      // awaiting_invoice: index into Record::invoices
+  std::string invoice_id;               // awaiting_invoice: the invoice named
   bool operator==(const Hold&) const = default;
 };
 
 struct Applied {
   std::uint32_t receivable;
-  std::int64_t amount;       // net amount applied
-  std::int64_t written_off;  // tolerance write-off it caused on that receivable
+  std::int64_t amount;           // net amount applied
+  std::int64_t written_off = 0;  // tolerance write-off it caused on that receivable
   bool operator==(const Applied&) const = default;
 };
-
-// How the engine finds the customer of a record when the event does not name one.
-enum class Home : std::uint8_t { direct, via_invoice, via_payment, via_references };
 
 // A non-invoice event of a customer's history, compact (not JSON). Inputs first, then what the
 // fold derived from it.
 struct Record {
   RecordKind kind;
-  Home home = Home::direct;
-  Date date;              // business date: canonical position
-  std::string source_id;  // source '\x1f' id: idempotency key and final tie-break
-  std::string key;  // payment_id, credit_note_id, invoice_id (cancel, write-off, dispute),
-                    // promise_id or plan_id
+  Date date;                // business date: canonical position
+  std::string identity;     // dedupe key: kind + entity (payment_id, ...) or the event's source/id
+  std::string source_id;    // source '\x1f' id of the winning event
+  Timestamp time{};         // its envelope time (epoch when absent): picks the winning version
+  std::string key;          // payment_id, credit_note_id, invoice_id (cancel, write-off, dispute),
+                            // promise_id or plan_id
   std::string customer_id;  // as the event gave it; empty when it did not
   Money amount;             // payment, credit note, promise, write-off, disputed part
   bool has_amount = false;
   Date promised_date{};
-  std::string note;                   // dispute_id
-  std::vector<std::string> invoices;  // allocations, promise/plan invoices, credited invoice
-  std::vector<std::int64_t> amounts;  // allocation amounts or instalment amounts
-  std::vector<Date> dates;            // instalment due dates
+  std::string note;                     // dispute_id, reason, method: shown in the timeline
+  std::vector<std::string> invoices;    // allocations, promise/plan invoices, credited invoice
+  std::vector<std::int64_t> amounts;    // allocation amounts or instalment amounts
+  std::vector<Date> dates;              // instalment due dates
   std::vector<std::string> references;  // normalized reference keys (payments)
   bool structured_reference = false;    // references[0] comes from a valid RF / QR reference
-  // Placement, maintained by the engine (not by the fold).
+  // Placement, maintained by the engine.
   std::uint32_t customer = 0;  // index of the customer whose history holds it (0: unassigned)
-  bool effective = true;  // payment: false when an earlier event has the same payment_id
-  bool broken_counted = false;  // promise: counted as broken in the customer's aggregates
-  bool alerted = false;         // owns active alerts
 
   struct Derived {
-    std::vector<Applied> applied;  // payments, credit notes
-    std::vector<Hold> holds;       // payments, credit notes: money not applied
+    std::vector<Applied> applied;           // payments, credit notes
+    std::vector<Hold> holds;                // payments, credit notes: money not applied
     std::vector<std::uint32_t> candidates;  // ambiguous payment: the receivables it could pay
     std::vector<std::uint32_t> covered;     // promise, plan: receivables covered
-    std::vector<std::int64_t> instalments_open;  // plan
-    std::int64_t short_written_off = 0;          // payment: tolerance write-offs it caused
-    std::int64_t paid = 0;                       // promise: paid towards it by the deadline
-    std::vector<std::uint32_t> reopened;         // reversal: receivables it re-opened
-    bool reversed = false;   // payment: taken back
-    bool open = false;       // dispute: still open
-    bool kept = false;       // promise kept / plan completed
-    bool folded = false;     // already applied by the fold
+    std::vector<std::uint32_t> short_on;    // payment: receivables it left short (by reference)
+    std::vector<std::uint32_t> reopened;    // reversal: receivables it re-opened
+    std::int64_t paid = 0;  // promise / plan: paid towards it (promise: by the deadline)
+    bool folded = false;
+    bool deferred = false;  // waits for the invoice it names to be folded
+    bool reversed = false;  // payment: taken back
+    bool open = false;      // dispute: still open
+    bool kept = false;      // promise kept / plan completed
     bool operator==(const Derived&) const = default;
   } derived;
 
@@ -202,29 +202,29 @@ struct CustomerProfile {
   std::uint64_t tiebreak = 0;
 };
 
-// Canonical position of an item of a customer's history: business date, kind rank (invoices
-// first), then the event's identity.
-struct CanonicalKey {
-  Date date{};
-  std::uint8_t rank = 0;  // 0 invoice, 1 + RecordKind
-  std::string tiebreak;   // invoice_id for invoices, source_id for records
-  bool operator<(const CanonicalKey& other) const;
+// An item of a customer's history: an invoice (a receivable) or a record.
+struct HistoryItem {
+  std::uint32_t index;
+  bool invoice;
+  bool operator==(const HistoryItem&) const = default;
 };
 
 struct Customer {
   std::string id;  // "" is the unassigned bucket: records whose customer is not known yet
   CustomerProfile profile;
-  std::vector<std::uint32_t> receivables;  // indices into the engine's receivables
-  std::vector<std::uint32_t> history;      // record indices, canonical order
-  std::vector<std::uint32_t> suspense;     // records holding money a new fact may place
-  std::optional<CanonicalKey> last;        // the last item folded
+  std::vector<std::uint32_t> receivables;  // indices into the engine's receivables, by invoice id
+  std::vector<HistoryItem> history;        // canonical order
+  std::size_t folded = 0;                  // history[0, folded) is folded
   // Aggregates, kept current by apply() and advance().
   std::vector<CurrencyAmount> exposure;   // open amounts still owed, per currency
   std::vector<CurrencyAmount> unapplied;  // payments and credit notes not allocated
-  std::int64_t days_late_sum = 0;         // over settled receivables
+  std::int64_t days_late_sum = 0;         // over receivables settled by payments
   std::uint32_t settled_count = 0;
   std::uint32_t promises_kept = 0;
-  std::uint32_t promises_broken = 0;  // as of the last evaluation date
+  std::uint32_t promises_broken = 0;  // as of the evaluation date
+  // Fold bookkeeping (rebuilt by a re-fold, not persisted).
+  std::vector<std::uint32_t> suspense;  // records with unmatched or ambiguous money
+  std::vector<std::uint32_t> waiting;   // records deferred or awaiting an invoice
 };
 
 enum class AlertKind : std::uint8_t {
@@ -258,7 +258,7 @@ struct Alert {
 
 enum class ApplyOutcome : std::uint8_t {
   applied,    // the event changed state
-  duplicate,  // seen before (same source and id), or an older version of an invoice
+  duplicate,  // seen before (same source and id), or a losing version
 };
 
 // What one apply() or advance() changed: the writer persists exactly these.
@@ -266,8 +266,8 @@ struct Changes {
   ApplyOutcome outcome = ApplyOutcome::applied;
   std::vector<std::string> receivables;  // invoice ids, sorted
   std::vector<std::string> customers;    // customer ids, sorted ("" is the unassigned bucket)
-  std::vector<Alert> raised;             // new, or whose content changed
-  std::vector<std::string> resolved;     // ids of alerts no longer true
+  std::vector<Alert> raised;             // new, or whose content changed; by id
+  std::vector<std::string> resolved;     // ids of alerts no longer true; sorted
 };
 
 struct AgingBuckets {
@@ -286,54 +286,58 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Applies one committed event as of `now`. Never fails: an event that makes no sense for the
-  // state is applied as far as it can be and raises an alert.
+  // Applies one committed event as of `now` (first advancing to `now`'s date). Never fails: an
+  // event that makes no sense for the state is applied as far as it can be and raises an alert.
+  // Events without a business date (disputes, cancellations, promises, plans) take the date of
+  // their envelope `time`, else of `now`: a replay must pass the journal's received_at as `now`.
   Changes apply(const Event& event, Timestamp now);
-  // What time alone changes (open -> overdue, promised -> broken promise, a late instalment).
+  // What time alone changes (open -> overdue, a broken promise, a late instalment). Time never
+  // goes back: an earlier `now` than already seen changes nothing.
   Changes advance(Timestamp now);
-  // The dunning part records the level it reached; kept across re-derivations.
+  // The dunning part records the level it reached; kept across re-folds.
   Result<void> set_dunning_level(std::string_view invoice_id, std::uint8_t level);
 
   // Readers.
-  const EngineOptions& options() const { return options_; }
+  const EngineOptions& options() const;
   const Receivable* find_receivable(std::string_view invoice_id) const;
   const Customer* find_customer(std::string_view customer_id) const;
-  const Receivable& receivable(std::uint32_t index) const { return receivables_[index]; }
-  const Customer& customer(std::uint32_t index) const { return customers_[index]; }
-  const Record& record(std::uint32_t index) const { return records_[index]; }
-  std::size_t receivable_count() const { return receivables_.size(); }
-  std::size_t customer_count() const { return customers_.size(); }
-  std::size_t record_count() const { return records_.size(); }
+  const Receivable& receivable(std::uint32_t index) const;
+  const Customer& customer(std::uint32_t index) const;
+  const Record& record(std::uint32_t index) const;
+  const std::string& customer_id(const Receivable& receivable) const;
+  std::size_t receivable_count() const;
+  std::size_t customer_count() const;
+  std::size_t record_count() const;
   // Active alerts, sorted by id.
   std::vector<Alert> alerts() const;
   const Alert* find_alert(std::string_view id) const;
-  Date evaluated_on() const { return today_; }
+  Date evaluated_on() const;  // the date of the latest `now`
 
-  // Days past due as of `today` (negative: not yet due); days late of a settled receivable.
+  // Days past due as of `today` (negative: not yet due); days late of a settled receivable
+  // (settlement date - due date, 0 when on time); nullopt when not settled by payments.
   static int days_past_due(const Receivable& receivable, Date today);
   static std::optional<int> days_late(const Receivable& receivable);
-  std::optional<Date> oldest_overdue(const Customer& customer) const;
+  std::optional<Date> oldest_overdue(const Customer& customer, Date today) const;
   std::vector<AgingBuckets> aging(const Customer& customer, Date today) const;
   std::vector<AgingBuckets> aging(Date today) const;  // every customer
-  // Net amount each payment / credit note applied to a receivable, in timeline order.
-  std::vector<std::pair<std::uint32_t, std::int64_t>> applications(const Receivable& r) const;
+  // Open receivables still owed money (not closed, open > 0).
+  static bool owes(const Receivable& receivable);
 
   // Compact binary serialization (to persist in the store and load at start). Byte-identical
   // for equal states, whatever order the events arrived in.
   std::string serialize_receivable(const Receivable& receivable) const;
   std::string serialize_customer(const Customer& customer) const;
-  // Loads what serialize_* produced into an empty engine and evaluates it as of `now`.
+  // Loads what serialize_* produced into an empty engine, re-folds each customer from the stored
+  // facts (not from the journal) and evaluates as of `now`.
   Result<void> load(std::span<const std::string> customers,
                     std::span<const std::string> receivables, Timestamp now);
 
- private:
+  // Approximate heap bytes held (for the memory benchmark and metrics).
+  std::size_t index_bytes() const;
+
   struct Impl;
-  friend struct Impl;
-  EngineOptions options_;
-  std::deque<Receivable> receivables_;
-  std::deque<Customer> customers_;
-  std::deque<Record> records_;
-  Date today_{};
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

@@ -25,40 +25,35 @@ using Row = std::array<Transition, trigger_count>;
 // (status as of a date), so `overdue` is reached from them and never stored as a base status.
 constexpr std::array<Row, status_count> table = {{
     // open
-    {K, T(partially_paid), T(paid), O, V, R, T(cancelled), K, T(written_off), T(disputed),
-     K, T(promised), K, T(payment_plan), K, T(overdue), K, K},
+    {K, T(partially_paid), T(paid), O, V, R, T(cancelled), K, T(written_off), T(disputed), K,
+     T(promised), K, T(payment_plan), K, T(overdue), K, K},
     // overdue
-    {K, K, T(paid), O, V_keep, R, T(cancelled), K, T(written_off), T(disputed),
-     K, T(promised), K, T(payment_plan), K, K, K, K},
+    {K, K, T(paid), O, V_keep, R, T(cancelled), K, T(written_off), T(disputed), K, T(promised), K,
+     T(payment_plan), K, K, K, K},
     // disputed: the dispute dominates; a promise or plan recorded meanwhile waits for its end
-    {K, K, T(paid), O, V_keep, K, T(cancelled), K, T(written_off), K,
-     R, K, K, K, K, K, K, K},
-    // promised
-    {K, K, T(paid), O, V_keep, R, T(cancelled), K, T(written_off), T(disputed),
-     K, K, R, T(payment_plan), K, K, T(overdue), K},
+    {K, K, T(paid), O, V_keep, K, T(cancelled), K, T(written_off), K, R, K, K, K, K, K, K, K},
+    // promised: an expired promise gives the receivable back to its balance (then due date)
+    {K, K, T(paid), O, V_keep, R, T(cancelled), K, T(written_off), T(disputed), K, K, R,
+     T(payment_plan), K, K, R, K},
     // payment_plan: a plan dominates a promise
-    {K, K, T(paid), O, V_keep, R, T(cancelled), K, T(written_off), T(disputed),
-     K, K, K, K, R, K, K, T(overdue)},
+    {K, K, T(paid), O, V_keep, R, T(cancelled), K, T(written_off), T(disputed), K, K, K, K, R, K, K,
+     T(overdue)},
     // partially_paid
-    {K, K, T(paid), O, V, R, T(cancelled), K, T(written_off), T(disputed),
-     K, T(promised), K, T(payment_plan), K, T(overdue), K, K},
+    {K, K, T(paid), O, V, R, T(cancelled), K, T(written_off), T(disputed), K, T(promised), K,
+     T(payment_plan), K, T(overdue), K, K},
     // paid: money offered again is refused; a reversal re-opens it
-    {X, K, K, O, V, R, T(cancelled), K, K, K,
-     K, K, K, K, K, K, K, K},
+    {X, K, K, O, V, R, T(cancelled), K, K, K, K, K, K, K, K, K, K, K},
     // overpaid
-    {X, K, T(paid), K, V, R, T(cancelled), K, K, K,
-     K, K, K, K, K, K, K, K},
+    {X, K, T(paid), K, V, R, T(cancelled), K, K, K, K, K, K, K, K, K, K, K},
     // cancelled: terminal
-    {X, K, K, K, K, K, K, K, K, K,
-     K, K, K, K, K, K, K, K},
+    {X, K, K, K, K, K, K, K, K, K, K, K, K, K, K, K, K, K},
     // written_off: terminal; money that arrives later is recovered cash, for an operator
-    {X, K, K, K, K, K, T(cancelled), K, K, K,
-     K, K, K, K, K, K, K, K},
+    {X, K, K, K, K, K, T(cancelled), K, K, K, K, K, K, K, K, K, K, K},
 }};
 
 constexpr std::array<std::string_view, status_count> status_names = {
-    "open", "overdue", "disputed", "promised", "payment_plan", "partially_paid",
-    "paid", "overpaid", "cancelled", "written_off"};
+    "open",           "overdue", "disputed", "promised",  "payment_plan",
+    "partially_paid", "paid",    "overpaid", "cancelled", "written_off"};
 
 constexpr std::array<std::string_view, trigger_count> trigger_names = {
     "settlement_offered", "settled_partially", "settled_fully",     "settled_over",

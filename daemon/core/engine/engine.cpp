@@ -1,0 +1,1668 @@
+#include "core/engine/engine.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <tuple>
+
+#include "core/engine/engine_impl.hpp"
+#include "core/engine/references.hpp"
+
+namespace relance::core::engine {
+namespace {
+
+constexpr char sep = '\x1f';
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+std::int32_t day_number(Date date) {
+  return static_cast<std::int32_t>(to_sys_days(date).time_since_epoch().count());
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+
+std::string hex_id(std::string_view text) {
+  char buffer[20];
+  std::snprintf(buffer, sizeof buffer, "al_%016llx", static_cast<unsigned long long>(fnv1a(text)));
+  return buffer;
+}
+
+std::string money_text(std::int64_t amount, Currency currency) {
+  return format_decimal(Money{amount, currency}) + " " + std::string(currency.code());
+}
+
+template <class T>
+void push_unique(std::vector<T>& values, const T& value) {
+  if (std::find(values.begin(), values.end(), value) == values.end()) values.push_back(value);
+}
+
+void add_amount(std::vector<CurrencyAmount>& totals, Currency currency, std::int64_t amount) {
+  for (CurrencyAmount& total : totals) {
+    if (total.currency == currency) {
+      total.amount += amount;
+      return;
+    }
+  }
+  totals.push_back({currency, amount});
+}
+
+bool is_money(RecordKind kind) {
+  return kind == RecordKind::payment || kind == RecordKind::credit_note;
+}
+
+// Between two events of the same identity, the winner: a payment that carries allocations beats
+// one that does not (the ERP resolved it), then the later envelope time, then the event identity.
+auto version_of(const Record& record) {
+  int priority = record.kind == RecordKind::payment && !record.invoices.empty() ? 1 : 0;
+  return std::tie(priority, record.time, record.source_id);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Names.
+
+std::string_view entry_kind_name(EntryKind kind) {
+  static constexpr std::array<std::string_view, 13> names = {
+      "payment",          "credit_note",         "payment_reversed", "released",
+      "write_off",        "tolerance_write_off", "cancelled",        "dispute_opened",
+      "dispute_resolved", "promise_recorded",    "promise_kept",     "plan_agreed",
+      "plan_completed"};
+  return names[static_cast<std::size_t>(kind)];
+}
+
+std::string_view record_kind_name(RecordKind kind) {
+  static constexpr std::array<std::string_view, 9> names = {
+      "credit_note",    "payment",           "payment_reversal",
+      "dispute_opened", "dispute_resolved",  "promise_to_pay",
+      "payment_plan",   "invoice_cancelled", "invoice_written_off"};
+  return names[static_cast<std::size_t>(kind)];
+}
+
+std::string_view hold_reason_name(HoldReason reason) {
+  static constexpr std::array<std::string_view, 7> names = {
+      "unmatched",   "ambiguous", "awaiting_invoice", "currency_mismatch", "closed_receivable",
+      "overpayment", "credit"};
+  return names[static_cast<std::size_t>(reason)];
+}
+
+std::string_view alert_kind_name(AlertKind kind) {
+  static constexpr std::array<std::string_view, 11> names = {"payment.unmatched",
+                                                             "payment.ambiguous",
+                                                             "payment.over",
+                                                             "payment.short",
+                                                             "payment.currency_mismatch",
+                                                             "payment.on_closed_receivable",
+                                                             "invoice.duplicate_number_conflict",
+                                                             "payment.reversed",
+                                                             "credit_limit.exceeded",
+                                                             "promise.broken",
+                                                             "payment_plan.instalment_late"};
+  return names[static_cast<std::size_t>(kind)];
+}
+
+std::string_view severity_name(Severity severity) {
+  static constexpr std::array<std::string_view, 3> names = {"info", "warning", "critical"};
+  return names[static_cast<std::size_t>(severity)];
+}
+
+std::int64_t Record::unapplied() const {
+  std::int64_t total = 0;
+  for (const Hold& hold : derived.holds) total += hold.amount;
+  return total;
+}
+
+// An invoice answers to the keys invoice_reference_keys() gives; checked without allocating.
+bool answers_to(const Receivable& r, std::string_view key) {
+  if (key.size() < 2 || key[1] != ':') return false;
+  std::string_view printed = r.number.empty() ? std::string_view(r.invoice_id) : r.number;
+  std::string_view want = key.substr(2);
+  std::size_t i = 0;
+  if (key[0] == 'n') {
+    bool alpha = false;
+    for (char c : printed) {
+      if (!is_digit(c) && !is_alpha(c)) continue;
+      if (i >= want.size() || want[i] != upper(c)) return false;
+      alpha = alpha || is_alpha(c);
+      ++i;
+    }
+    return alpha && i == want.size();
+  }
+  if (key[0] == 'd') {
+    for (char c : printed) {
+      if (!is_digit(c) || (i == 0 && c == '0')) continue;
+      if (i >= want.size() || want[i] != c) return false;
+      ++i;
+    }
+    return i > 0 && i == want.size();
+  }
+  return false;
+}
+
+std::string normalized_number(std::string_view number) { return normalize_reference(number); }
+
+// ---------------------------------------------------------------------------------------------
+// Bookkeeping.
+
+std::uint32_t Engine::Impl::customer_of(std::string_view id) {
+  if (auto it = customer_index.find(std::string(id)); it != customer_index.end()) {
+    return it->second;
+  }
+  auto index = static_cast<std::uint32_t>(customers.size());
+  customers.emplace_back().id = std::string(id);
+  customer_index.emplace(std::string(id), index);
+  customer_alerts.emplace_back();
+  customer_next.push_back(0);
+  return index;
+}
+
+std::uint32_t Engine::Impl::find_invoice(std::string_view invoice_id) const {
+  return invoice_index.find_first(
+      invoice_id, [&](std::uint32_t v) { return receivables[v].invoice_id == invoice_id; });
+}
+
+void Engine::Impl::touch_receivable(Step& step, std::uint32_t r) {
+  if (receivable_touched.size() <= r) receivable_touched.resize(receivables.size(), 0);
+  if (receivable_touched[r]) return;
+  receivable_touched[r] = 1;
+  step.receivables.push_back(r);
+}
+
+void Engine::Impl::touch_customer(Step& step, std::uint32_t c) {
+  if (customer_touched.size() <= c) customer_touched.resize(customers.size(), 0);
+  if (customer_touched[c]) return;
+  customer_touched[c] = 1;
+  step.customers.push_back(c);
+}
+
+void Engine::Impl::mark_dirty(Step& step, std::uint32_t c) {
+  touch_customer(step, c);
+  if (customer_dirty.size() <= c) customer_dirty.resize(customers.size(), 0);
+  if (customer_dirty[c]) return;
+  customer_dirty[c] = 1;
+  step.dirty.push_back(c);
+}
+
+bool Engine::Impl::item_less(HistoryItem a, HistoryItem b) const {
+  auto key = [&](HistoryItem item) {
+    if (item.invoice) {
+      const Receivable& r = receivables[item.index];
+      return std::make_tuple(day_number(r.issue_date), 0, std::string_view(r.invoice_id));
+    }
+    const Record& rec = records[item.index];
+    return std::make_tuple(day_number(rec.date), 1 + static_cast<int>(rec.kind),
+                           std::string_view(rec.identity));
+  };
+  return key(a) < key(b);
+}
+
+void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item) {
+  Customer& cu = customers[c];
+  if (item.invoice) {
+    receivables[item.index].folded = false;
+  } else {
+    records[item.index].derived = {};
+    records[item.index].customer = c;
+  }
+  auto pos = std::lower_bound(cu.history.begin(), cu.history.end(), item,
+                              [&](HistoryItem a, HistoryItem b) { return item_less(a, b); });
+  auto offset = static_cast<std::size_t>(pos - cu.history.begin());
+  cu.history.insert(pos, item);
+  touch_customer(step, c);
+  // Sorting before something already folded: the fold from that point on is wrong.
+  if (offset < cu.folded) mark_dirty(step, c);
+}
+
+void Engine::Impl::history_erase(Step& step, std::uint32_t c, HistoryItem item) {
+  Customer& cu = customers[c];
+  auto pos = std::find(cu.history.begin(), cu.history.end(), item);
+  RELANCE_ASSERT(pos != cu.history.end());
+  cu.history.erase(pos);
+  mark_dirty(step, c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events in.
+
+void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData& data) {
+  const bool is_update = event.type == EventType::invoice_updated;
+  const std::int64_t version = data.version.value_or(-1);
+  const Timestamp time = event.time.value_or(Timestamp{});
+  const std::uint64_t tiebreak = fnv1a(event.source + sep + event.id);
+  const std::string number = data.number.value_or("");
+
+  auto touch_number_sharing = [&](const Receivable& r) {
+    if (r.number.empty()) return;
+    std::string key = normalized_number(r.number);
+    if (key.empty()) return;
+    number_index.for_each(
+        key, [&](std::uint32_t v) { return normalized_number(receivables[v].number) == key; },
+        [&](std::uint32_t v) { touch_customer(step, receivables[v].customer); });
+  };
+  auto index_keys = [&](std::uint32_t r, bool insert) {
+    const Receivable& rv = receivables[r];
+    for (const std::string& key : invoice_reference_keys(rv.invoice_id, rv.number)) {
+      insert ? reference_index.insert(key, r) : reference_index.erase(key, r);
+    }
+    if (!rv.number.empty()) {
+      std::string key = normalized_number(rv.number);
+      if (!key.empty()) insert ? number_index.insert(key, r) : number_index.erase(key, r);
+    }
+  };
+  auto rehome_invoice_dependents = [&](std::uint32_t r) {
+    const Receivable& rv = receivables[r];
+    rehome_dependents("i:" + rv.invoice_id);
+    for (const std::string& key : invoice_reference_keys(rv.invoice_id, rv.number)) {
+      rehome_dependents("r:" + key);
+    }
+  };
+
+  std::uint32_t r = find_invoice(data.invoice_id);
+  if (r == no_index) {
+    r = static_cast<std::uint32_t>(receivables.size());
+    receivables.emplace_back().invoice_id = data.invoice_id;
+    invoice_index.insert(data.invoice_id, r);
+  } else {
+    const Receivable& old = receivables[r];
+    if (std::tie(version, is_update, time, tiebreak) <=
+        std::tie(old.version, old.version_from_update, old.version_time, old.version_tiebreak)) {
+      return;  // an older or the same version
+    }
+    touch_number_sharing(old);
+    index_keys(r, false);
+    history_erase(step, old.customer, {r, true});
+    Customer& previous = customers[old.customer];
+    previous.receivables.erase(
+        std::find(previous.receivables.begin(), previous.receivables.end(), r));
+  }
+  const std::uint32_t c = customer_of(data.customer_id);
+  Receivable& rv = receivables[r];
+  rv.number = number;
+  rv.customer = c;
+  rv.currency = data.amount.currency;
+  rv.original = data.amount.minor_units;
+  rv.issue_date = data.issue_date;
+  rv.due_date = data.due_date;
+  rv.version = version;
+  rv.version_time = time;
+  rv.version_tiebreak = tiebreak;
+  rv.version_from_update = is_update;
+  index_keys(r, true);
+  Customer& cu = customers[c];
+  cu.receivables.insert(std::lower_bound(cu.receivables.begin(), cu.receivables.end(), r,
+                                         [&](std::uint32_t a, std::uint32_t b) {
+                                           return receivables[a].invoice_id <
+                                                  receivables[b].invoice_id;
+                                         }),
+                        r);
+  history_insert(step, c, {r, true});
+  touch_receivable(step, r);
+  touch_number_sharing(rv);
+  step.changed = true;
+  rehome_invoice_dependents(r);
+}
+
+void Engine::Impl::on_customer(Step& step, const Event& event, const CustomerUpserted& data) {
+  const Timestamp time = event.time.value_or(Timestamp{});
+  const std::uint64_t tiebreak = fnv1a(event.source + sep + event.id);
+  const std::uint32_t c = customer_of(data.customer_id);
+  CustomerProfile& profile = customers[c].profile;
+  if (profile.known && std::tie(time, tiebreak) <= std::tie(profile.time, profile.tiebreak)) {
+    return;
+  }
+  profile.known = true;
+  profile.name = data.name;
+  profile.emails = data.emails;
+  profile.language = data.language.value_or("");
+  profile.timezone = data.timezone.value_or("");
+  profile.segment = data.segment.value_or("");
+  profile.crm_id = data.crm_id.value_or("");
+  profile.credit_limit = data.credit_limit;
+  profile.time = time;
+  profile.tiebreak = tiebreak;
+  touch_customer(step, c);
+  step.changed = true;
+}
+
+// What a record's home depends on when its event names no customer.
+void Engine::Impl::add_dependencies(std::uint32_t rec) {
+  const Record& record = records[rec];
+  if (!record.customer_id.empty()) return;
+  auto add = [&](std::string key) { dependents.emplace(std::move(key), rec); };
+  switch (record.kind) {
+    case RecordKind::payment:
+      if (!record.invoices.empty()) {
+        add("i:" + record.invoices.front());
+      } else {
+        for (const std::string& key : record.references) add("r:" + key);
+      }
+      break;
+    case RecordKind::payment_reversal:
+      add("p:" + record.key);
+      break;
+    default:
+      if (!record.invoices.empty()) add("i:" + record.invoices.front());
+      break;
+  }
+}
+
+std::uint32_t Engine::Impl::compute_home(const Record& record) {
+  if (!record.customer_id.empty()) return customer_of(record.customer_id);
+  auto customer_of_invoice = [&](std::string_view id) -> std::uint32_t {
+    std::uint32_t r = find_invoice(id);
+    return r == no_index ? 0 : receivables[r].customer;
+  };
+  switch (record.kind) {
+    case RecordKind::payment: {
+      if (!record.invoices.empty()) return customer_of_invoice(record.invoices.front());
+      // The first reference that names invoices of exactly one customer; several: unknown.
+      for (const std::string& key : record.references) {
+        std::uint32_t found = no_index;
+        bool several = false;
+        reference_index.for_each(
+            key, [&](std::uint32_t v) { return answers_to(receivables[v], key); },
+            [&](std::uint32_t v) {
+              std::uint32_t c = receivables[v].customer;
+              if (found != no_index && found != c) several = true;
+              found = c;
+            });
+        if (several) return 0;
+        if (found != no_index) return found;
+      }
+      return 0;
+    }
+    case RecordKind::payment_reversal: {
+      auto it = identity_index.find(std::string(record_kind_name(RecordKind::payment)) + sep +
+                                    record.key);
+      return it == identity_index.end() ? 0 : records[it->second].customer;
+    }
+    default:
+      return record.invoices.empty() ? 0 : customer_of_invoice(record.invoices.front());
+  }
+}
+
+void Engine::Impl::rehome_dependents(const std::string& key) {
+  auto [begin, end] = dependents.equal_range(key);
+  if (begin == end) return;
+  std::vector<std::uint32_t> affected;
+  for (auto it = begin; it != end; ++it) affected.push_back(it->second);
+  for (std::uint32_t rec : affected) rehome(*current_step, rec);
+}
+
+void Engine::Impl::rehome(Step& step, std::uint32_t rec) {
+  std::uint32_t home = compute_home(records[rec]);
+  std::uint32_t current = records[rec].customer;
+  if (home == current) return;
+  history_erase(step, current, {rec, false});
+  history_insert(step, home, {rec, false});
+  mark_dirty(step, home);
+  if (records[rec].kind == RecordKind::payment) rehome_dependents("p:" + records[rec].key);
+}
+
+void Engine::Impl::on_record(Step& step, Record incoming) {
+  std::uint32_t rec;
+  if (auto it = identity_index.find(incoming.identity); it != identity_index.end()) {
+    rec = it->second;
+    Record& old = records[rec];
+    if (version_of(incoming) <= version_of(old)) return;  // a duplicate or a losing version
+    history_erase(step, old.customer, {rec, false});
+    // Its dependencies were computed from the old inputs.
+    for (auto dep = dependents.begin(); dep != dependents.end();) {
+      dep = dep->second == rec ? dependents.erase(dep) : std::next(dep);
+    }
+    old = std::move(incoming);
+  } else {
+    rec = static_cast<std::uint32_t>(records.size());
+    records.push_back(std::move(incoming));
+    identity_index.emplace(records[rec].identity, rec);
+  }
+  add_dependencies(rec);
+  history_insert(step, compute_home(records[rec]), {rec, false});
+  step.changed = true;
+  if (records[rec].kind == RecordKind::payment) rehome_dependents("p:" + records[rec].key);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fold.
+
+void reset_receivable(Receivable& rv) {
+  rv.folded = false;
+  rv.cancelled = false;
+  rv.written_off = false;
+  rv.open_disputes = 0;
+  rv.base_status = Status::open;
+  rv.open = rv.original;
+  rv.promise = no_index;
+  rv.plan = no_index;
+  rv.settled_date = Date{};
+  rv.timeline.clear();
+}
+
+void Engine::Impl::refold(Step& step, std::uint32_t c) {
+  Customer& cu = customers[c];
+  for (std::uint32_t r : cu.receivables) {
+    reset_receivable(receivables[r]);
+    touch_receivable(step, r);
+  }
+  for (HistoryItem item : cu.history) {
+    if (!item.invoice) records[item.index].derived = {};
+  }
+  cu.suspense.clear();
+  cu.waiting.clear();
+  cu.folded = 0;
+  fold_pending(step, c);
+}
+
+void Engine::Impl::fold_pending(Step& step, std::uint32_t c) {
+  Customer& cu = customers[c];
+  while (cu.folded < cu.history.size()) {
+    HistoryItem item = cu.history[cu.folded++];
+    if (item.invoice) {
+      fold_invoice(step, c, item.index);
+    } else {
+      fold_record(step, c, item.index);
+    }
+  }
+}
+
+std::uint32_t Engine::Impl::folded_invoice(std::uint32_t c, std::string_view invoice_id) const {
+  std::uint32_t r = find_invoice(invoice_id);
+  if (r == no_index) return no_index;
+  const Receivable& rv = receivables[r];
+  return rv.customer == c && rv.folded ? r : no_index;
+}
+
+void Engine::Impl::trigger(std::uint32_t r, Trigger t) {
+  Receivable& rv = receivables[r];
+  Transition tr = transition(rv.base_status, t);
+  if (tr.target == Target::to) rv.base_status = tr.status;
+  if (tr.target == Target::reassess) rv.base_status = reassess(rv, false);
+}
+
+// The status a receivable's balance and pauses give (leaving a pause or a settled state).
+Status Engine::Impl::reassess(const Receivable& r, bool ignore_promise) const {
+  if (r.cancelled) return Status::cancelled;
+  if (r.written_off) return Status::written_off;
+  if (r.open < 0) return Status::overpaid;
+  if (r.open == 0) return Status::paid;
+  if (r.open_disputes > 0) return Status::disputed;
+  if (r.plan != no_index) return Status::payment_plan;
+  if (r.promise != no_index && !ignore_promise) return Status::promised;
+  return r.open < r.original ? Status::partially_paid : Status::open;
+}
+
+void Engine::Impl::add_hold(std::uint32_t c, std::uint32_t rec, Hold hold) {
+  if (hold.amount == 0) return;
+  Customer& cu = customers[c];
+  Record& record = records[rec];
+  if (hold.reason == HoldReason::unmatched || hold.reason == HoldReason::ambiguous) {
+    push_unique(cu.suspense, rec);
+  }
+  if (hold.reason == HoldReason::awaiting_invoice) push_unique(cu.waiting, rec);
+  for (Hold& existing : record.derived.holds) {
+    if (existing.reason == hold.reason && existing.receivable == hold.receivable &&
+        existing.invoice_id == hold.invoice_id) {
+      existing.amount += hold.amount;
+      return;
+    }
+  }
+  record.derived.holds.push_back(std::move(hold));
+}
+
+void Engine::Impl::fold_invoice(Step& step, std::uint32_t c, std::uint32_t r) {
+  Receivable& rv = receivables[r];
+  reset_receivable(rv);
+  rv.folded = true;
+  touch_receivable(step, r);
+  Customer& cu = customers[c];
+  // What waited for this invoice, in canonical order (the lists are filled in fold order).
+  std::vector<std::uint32_t> waiting = std::move(cu.waiting);
+  cu.waiting.clear();
+  for (std::uint32_t rec : waiting) {
+    if (fold_on_invoice(step, c, rec)) push_unique(cu.waiting, rec);
+  }
+  // A new open item may place money in suspense (payment before its invoice).
+  std::vector<std::uint32_t> suspense = std::move(cu.suspense);
+  cu.suspense.clear();
+  std::size_t retried = 0;
+  for (std::uint32_t rec : suspense) {
+    Record& record = records[rec];
+    if (retried++ >= options.suspense_retry_max) {
+      cu.suspense.push_back(rec);
+      continue;
+    }
+    std::int64_t amount = 0;
+    std::erase_if(record.derived.holds, [&](const Hold& hold) {
+      bool retry = hold.reason == HoldReason::unmatched || hold.reason == HoldReason::ambiguous;
+      if (retry) amount += hold.amount;
+      return retry;
+    });
+    record.derived.candidates.clear();
+    if (amount > 0) match_unallocated(step, c, rec, amount);
+  }
+}
+
+// Records that wait for an invoice get another chance when one is folded; true: still waiting.
+bool Engine::Impl::fold_on_invoice(Step& step, std::uint32_t c, std::uint32_t rec) {
+  Record& record = records[rec];
+  switch (record.kind) {
+    case RecordKind::payment:
+    case RecordKind::credit_note: {
+      std::vector<Hold> ready;
+      std::erase_if(record.derived.holds, [&](const Hold& hold) {
+        bool now = hold.reason == HoldReason::awaiting_invoice &&
+                   folded_invoice(c, hold.invoice_id) != no_index;
+        if (now) ready.push_back(hold);
+        return now;
+      });
+      for (const Hold& hold : ready) allocate(step, c, rec, hold.invoice_id, hold.amount);
+      return std::any_of(record.derived.holds.begin(), record.derived.holds.end(),
+                         [](const Hold& h) { return h.reason == HoldReason::awaiting_invoice; });
+    }
+    case RecordKind::payment_reversal:
+      return record.derived.deferred;  // waits for its payment, not an invoice
+    case RecordKind::promise:
+    case RecordKind::payment_plan: {
+      bool missing = false;
+      for (const std::string& id : record.invoices) {
+        std::uint32_t r = folded_invoice(c, id);
+        if (r == no_index) {
+          missing = true;
+        } else {
+          cover(step, rec, r);
+        }
+      }
+      record.derived.deferred = missing;
+      return missing;
+    }
+    default:
+      if (folded_invoice(c, record.invoices.front()) == no_index) return true;
+      record.derived.deferred = false;
+      fold_record(step, c, rec);
+      return record.derived.deferred;
+  }
+}
+
+void Engine::Impl::fold_record(Step& step, std::uint32_t c, std::uint32_t rec) {
+  Record& record = records[rec];
+  record.derived.folded = true;
+  Customer& cu = customers[c];
+  auto target = [&]() -> std::uint32_t {
+    std::uint32_t r =
+        record.invoices.empty() ? no_index : folded_invoice(c, record.invoices.front());
+    if (r == no_index) {
+      record.derived.deferred = true;
+      push_unique(cu.waiting, rec);
+    } else {
+      touch_receivable(step, r);
+    }
+    return r;
+  };
+  switch (record.kind) {
+    case RecordKind::payment:
+    case RecordKind::credit_note:
+      fold_money(step, c, rec);
+      return;
+    case RecordKind::payment_reversal:
+      fold_reversal(step, c, rec);
+      return;
+    case RecordKind::promise:
+    case RecordKind::payment_plan:
+      if (record.kind == RecordKind::promise && record.invoices.empty()) {
+        // A promise on the customer covers what it owes at that point.
+        for (std::uint32_t r : cu.receivables) {
+          if (receivables[r].folded) cover(step, rec, r);
+        }
+        return;
+      }
+      fold_on_invoice(step, c, rec);
+      if (record.derived.deferred) push_unique(cu.waiting, rec);
+      return;
+    case RecordKind::invoice_cancelled: {
+      std::uint32_t r = target();
+      if (r == no_index) return;
+      Receivable& rv = receivables[r];
+      if (rv.cancelled) return;
+      // The money it had received goes back to the customer's credit.
+      std::vector<std::uint32_t> payers;
+      for (const TimelineEntry& entry : rv.timeline) {
+        if (entry.kind == EntryKind::payment || entry.kind == EntryKind::credit_note) {
+          push_unique(payers, entry.record);
+        }
+      }
+      for (std::uint32_t payer : payers) {
+        Record& p = records[payer];
+        auto applied = std::find_if(p.derived.applied.begin(), p.derived.applied.end(),
+                                    [&](const Applied& a) { return a.receivable == r; });
+        if (applied == p.derived.applied.end() || applied->amount == 0) continue;
+        std::int64_t amount = applied->amount;
+        p.derived.applied.erase(applied);
+        rv.open += amount;
+        rv.timeline.push_back({record.date, EntryKind::released, -amount, payer});
+        add_hold(c, payer, {HoldReason::credit, amount, r, {}});
+      }
+      rv.timeline.push_back({record.date, EntryKind::cancelled, rv.open, rec});
+      rv.open = 0;
+      rv.cancelled = true;
+      trigger(r, Trigger::cancelled);
+      return;
+    }
+    case RecordKind::invoice_written_off: {
+      std::uint32_t r = target();
+      if (r == no_index) return;
+      Receivable& rv = receivables[r];
+      if (rv.cancelled || rv.written_off || rv.open <= 0) return;
+      std::int64_t amount =
+          record.has_amount ? std::min(record.amount.minor_units, rv.open) : rv.open;
+      rv.open -= amount;
+      rv.timeline.push_back({record.date, EntryKind::write_off, amount, rec});
+      if (rv.open == 0) {
+        rv.written_off = true;
+        trigger(r, Trigger::written_off_fully);
+      } else {
+        trigger(r, Trigger::written_off_partially);
+      }
+      return;
+    }
+    case RecordKind::dispute_opened: {
+      std::uint32_t r = target();
+      if (r == no_index) return;
+      Receivable& rv = receivables[r];
+      record.derived.open = true;
+      ++rv.open_disputes;
+      rv.timeline.push_back({record.date, EntryKind::dispute_opened,
+                             record.has_amount ? record.amount.minor_units : 0, rec});
+      trigger(r, Trigger::dispute_opened);
+      return;
+    }
+    case RecordKind::dispute_resolved: {
+      std::uint32_t r = target();
+      if (r == no_index) return;
+      Receivable& rv = receivables[r];
+      int closed = 0;
+      for (std::size_t i = 0; i + 1 < cu.folded; ++i) {
+        HistoryItem item = cu.history[i];
+        if (item.invoice) continue;
+        Record& opened = records[item.index];
+        if (opened.kind != RecordKind::dispute_opened || !opened.derived.open ||
+            opened.invoices.front() != rv.invoice_id) {
+          continue;
+        }
+        if (!record.note.empty() && opened.note != record.note) continue;
+        opened.derived.open = false;
+        --rv.open_disputes;
+        ++closed;
+      }
+      if (closed == 0) return;
+      rv.timeline.push_back({record.date, EntryKind::dispute_resolved, 0, rec});
+      if (rv.open_disputes == 0) trigger(r, Trigger::disputes_resolved);
+      return;
+    }
+  }
+}
+
+void Engine::Impl::cover(Step& step, std::uint32_t rec, std::uint32_t r) {
+  Record& record = records[rec];
+  Receivable& rv = receivables[r];
+  if (!Engine::owes(rv)) return;
+  if (std::find(record.derived.covered.begin(), record.derived.covered.end(), r) !=
+      record.derived.covered.end()) {
+    return;
+  }
+  record.derived.covered.push_back(r);
+  touch_receivable(step, r);
+  if (record.kind == RecordKind::promise) {
+    rv.promise = rec;
+    rv.timeline.push_back({record.date, EntryKind::promise_recorded, 0, rec});
+    trigger(r, Trigger::promise_recorded);
+  } else {
+    rv.plan = rec;
+    rv.timeline.push_back({record.date, EntryKind::plan_agreed, 0, rec});
+    trigger(r, Trigger::plan_agreed);
+  }
+}
+
+void Engine::Impl::fold_money(Step& step, std::uint32_t c, std::uint32_t rec) {
+  Record& record = records[rec];
+  std::int64_t remaining = record.amount.minor_units;
+  if (!record.invoices.empty()) {
+    // Explicit allocations (or the invoice a credit note names) first.
+    for (std::size_t i = 0; i < record.invoices.size() && remaining > 0; ++i) {
+      std::int64_t amount = std::min(record.amounts[i], remaining);
+      if (amount <= 0) continue;
+      allocate(step, c, rec, record.invoices[i], amount);
+      remaining -= amount;
+    }
+    if (remaining > 0) {
+      add_hold(c, rec,
+               {record.kind == RecordKind::payment ? HoldReason::overpayment : HoldReason::credit,
+                remaining,
+                no_index,
+                {}});
+    }
+  } else if (record.kind == RecordKind::credit_note) {
+    // A credit note that names no invoice is a credit balance; it is not guessed onto one.
+    add_hold(c, rec, {HoldReason::credit, remaining, no_index, {}});
+  } else {
+    match_unallocated(step, c, rec, remaining);
+  }
+  if (record.kind != RecordKind::payment) return;
+  // A reversal that sorts before its payment (dates out of step) applies right after it.
+  Customer& cu = customers[c];
+  for (std::uint32_t w : std::vector<std::uint32_t>(cu.waiting)) {
+    Record& waiting = records[w];
+    if (waiting.kind == RecordKind::payment_reversal && waiting.derived.deferred &&
+        waiting.key == record.key) {
+      std::erase(cu.waiting, w);
+      waiting.derived.deferred = false;
+      fold_reversal(step, c, w);
+    }
+  }
+}
+
+void Engine::Impl::allocate(Step& step, std::uint32_t c, std::uint32_t rec,
+                            const std::string& invoice_id, std::int64_t amount) {
+  Record& record = records[rec];
+  const bool payment = record.kind == RecordKind::payment;
+  std::uint32_t r = folded_invoice(c, invoice_id);
+  if (r == no_index) {
+    add_hold(c, rec, {HoldReason::awaiting_invoice, amount, no_index, invoice_id});
+    return;
+  }
+  touch_receivable(step, r);
+  if (receivables[r].currency != record.amount.currency) {
+    add_hold(c, rec, {HoldReason::currency_mismatch, amount, r, {}});
+    return;
+  }
+  if (!apply_money(step, rec, r, amount)) {
+    add_hold(c, rec, {payment ? HoldReason::closed_receivable : HoldReason::credit, amount, r, {}});
+    return;
+  }
+  if (payment) tolerance_check(step, rec, r);
+}
+
+void Engine::Impl::match_unallocated(Step& step, std::uint32_t c, std::uint32_t rec,
+                                     std::int64_t amount) {
+  Record& record = records[rec];
+  Customer& cu = customers[c];
+  // 1. An invoice number or structured reference in the remittance information.
+  std::vector<std::uint32_t> matched;
+  for (const std::string& key : record.references) {
+    std::vector<std::uint32_t> found;
+    reference_index.for_each(
+        key,
+        [&](std::uint32_t v) {
+          const Receivable& rv = receivables[v];
+          return rv.customer == c && rv.folded && answers_to(rv, key);
+        },
+        [&](std::uint32_t v) { found.push_back(v); });
+    std::sort(found.begin(), found.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return receivables[a].invoice_id < receivables[b].invoice_id;
+    });
+    for (std::uint32_t v : found) push_unique(matched, v);
+  }
+  if (!matched.empty()) {
+    std::vector<std::uint32_t> usable;
+    for (std::uint32_t r : matched) {
+      const Receivable& rv = receivables[r];
+      touch_receivable(step, r);
+      if (rv.currency == record.amount.currency && Engine::owes(rv) &&
+          transition(rv.base_status, Trigger::settlement_offered).target != Target::refuse) {
+        usable.push_back(r);
+      }
+    }
+    if (usable.empty()) {
+      auto same = std::find_if(matched.begin(), matched.end(), [&](std::uint32_t r) {
+        return receivables[r].currency == record.amount.currency;
+      });
+      if (same != matched.end()) {
+        add_hold(c, rec, {HoldReason::closed_receivable, amount, *same, {}});
+      } else {
+        add_hold(c, rec, {HoldReason::currency_mismatch, amount, matched.front(), {}});
+      }
+      return;
+    }
+    std::int64_t remaining = amount;
+    std::uint32_t last = no_index;
+    for (std::uint32_t r : usable) {
+      if (remaining == 0) break;
+      std::int64_t part = std::min(remaining, receivables[r].open);
+      apply_money(step, rec, r, part);
+      remaining -= part;
+      last = r;
+    }
+    if (record.kind == RecordKind::payment && last != no_index) {
+      tolerance_check(step, rec, last);
+      if (Engine::owes(receivables[last])) push_unique(record.derived.short_on, last);
+    }
+    if (remaining > 0) add_hold(c, rec, {HoldReason::overpayment, remaining, last, {}});
+    return;
+  }
+  // 2. A unique open item of exactly that amount; several: no guess.
+  std::vector<std::uint32_t> candidates;
+  for (std::uint32_t r : cu.receivables) {
+    const Receivable& rv = receivables[r];
+    if (rv.currency == record.amount.currency && Engine::owes(rv) && rv.open == amount &&
+        transition(rv.base_status, Trigger::settlement_offered).target != Target::refuse) {
+      candidates.push_back(r);
+    }
+  }
+  if (candidates.size() == 1) {
+    apply_money(step, rec, candidates.front(), amount);
+    return;
+  }
+  // 3. Suspense: the money waits on the customer's account.
+  if (candidates.size() > 1) {
+    record.derived.candidates = candidates;
+    add_hold(c, rec, {HoldReason::ambiguous, amount, no_index, {}});
+  } else {
+    add_hold(c, rec, {HoldReason::unmatched, amount, no_index, {}});
+  }
+}
+
+bool Engine::Impl::apply_money(Step& step, std::uint32_t rec, std::uint32_t r,
+                               std::int64_t amount) {
+  Receivable& rv = receivables[r];
+  if (transition(rv.base_status, Trigger::settlement_offered).target == Target::refuse) {
+    return false;
+  }
+  Record& record = records[rec];
+  rv.open -= amount;
+  rv.timeline.push_back(
+      {record.date,
+       record.kind == RecordKind::credit_note ? EntryKind::credit_note : EntryKind::payment, amount,
+       rec});
+  auto applied = std::find_if(record.derived.applied.begin(), record.derived.applied.end(),
+                              [&](const Applied& a) { return a.receivable == r; });
+  if (applied == record.derived.applied.end()) {
+    record.derived.applied.push_back({r, amount, 0});
+  } else {
+    applied->amount += amount;
+  }
+  trigger(r, rv.open < 0    ? Trigger::settled_over
+             : rv.open == 0 ? Trigger::settled_fully
+                            : Trigger::settled_partially);
+  if (rv.open <= 0) {
+    if (!rv.settled_date.ok()) rv.settled_date = record.date;
+  } else {
+    rv.settled_date = Date{};
+  }
+  touch_receivable(step, r);
+  after_money(step, r, record.date, amount);
+  return true;
+}
+
+void Engine::Impl::tolerance_check(Step& step, std::uint32_t rec, std::uint32_t r) {
+  Receivable& rv = receivables[r];
+  if (!Engine::owes(rv)) return;
+  std::int64_t tolerance = 0;
+  for (const Money& m : options.write_off_tolerance) {
+    if (m.currency == rv.currency) tolerance = m.minor_units;
+  }
+  if (rv.open > tolerance) return;
+  Record& record = records[rec];
+  std::int64_t amount = rv.open;
+  rv.open = 0;
+  rv.timeline.push_back({record.date, EntryKind::tolerance_write_off, amount, rec});
+  for (Applied& a : record.derived.applied) {
+    if (a.receivable == r) a.written_off += amount;
+  }
+  trigger(r, Trigger::settled_fully);
+  if (!rv.settled_date.ok()) rv.settled_date = record.date;
+  touch_receivable(step, r);
+  after_money(step, r, record.date, amount);
+}
+
+// Money on a receivable counts towards the promise and the plan that cover it.
+void Engine::Impl::after_money(Step& step, std::uint32_t r, Date date, std::int64_t amount) {
+  Receivable& rv = receivables[r];
+  auto all_settled = [&](const Record& record) {
+    return std::none_of(record.derived.covered.begin(), record.derived.covered.end(),
+                        [&](std::uint32_t s) { return Engine::owes(receivables[s]); });
+  };
+  if (rv.promise != no_index) {
+    std::uint32_t p = rv.promise;
+    Record& promise = records[p];
+    if (!promise.derived.kept && date <= promise.deadline(options.promise_grace_days)) {
+      promise.derived.paid += amount;
+      if (promise.derived.paid >= promise.amount.minor_units || all_settled(promise)) {
+        keep_promise(step, p, date);
+      }
+    }
+  }
+  if (rv.plan != no_index) {
+    std::uint32_t p = rv.plan;
+    Record& plan = records[p];
+    if (!plan.derived.kept) {
+      plan.derived.paid += amount;
+      std::int64_t total = 0;
+      for (std::int64_t a : plan.amounts) total += a;
+      if (plan.derived.paid >= total || all_settled(plan)) complete_plan(step, p, date);
+    }
+  }
+}
+
+void Engine::Impl::keep_promise(Step& step, std::uint32_t p, Date date) {
+  Record& promise = records[p];
+  promise.derived.kept = true;
+  for (std::uint32_t r : promise.derived.covered) {
+    Receivable& rv = receivables[r];
+    if (rv.promise != p) continue;
+    rv.promise = no_index;
+    rv.timeline.push_back({date, EntryKind::promise_kept, 0, p});
+    trigger(r, Trigger::promise_kept);
+    touch_receivable(step, r);
+  }
+}
+
+void Engine::Impl::complete_plan(Step& step, std::uint32_t p, Date date) {
+  Record& plan = records[p];
+  plan.derived.kept = true;
+  for (std::uint32_t r : plan.derived.covered) {
+    Receivable& rv = receivables[r];
+    if (rv.plan != p) continue;
+    rv.plan = no_index;
+    rv.timeline.push_back({date, EntryKind::plan_completed, 0, p});
+    trigger(r, Trigger::plan_completed);
+    touch_receivable(step, r);
+  }
+}
+
+void Engine::Impl::fold_reversal(Step& step, std::uint32_t c, std::uint32_t rec) {
+  Record& reversal = records[rec];
+  Customer& cu = customers[c];
+  auto it =
+      identity_index.find(std::string(record_kind_name(RecordKind::payment)) + sep + reversal.key);
+  if (it == identity_index.end() || records[it->second].customer != c ||
+      !records[it->second].derived.folded) {
+    reversal.derived.deferred = true;
+    push_unique(cu.waiting, rec);
+    return;
+  }
+  Record& payment = records[it->second];
+  if (payment.derived.reversed) return;
+  for (const Applied& a : payment.derived.applied) {
+    Receivable& rv = receivables[a.receivable];
+    std::int64_t back = a.amount + a.written_off;
+    if (back == 0) continue;
+    rv.open += back;
+    rv.timeline.push_back({reversal.date, EntryKind::payment_reversed, -back, rec});
+    trigger(a.receivable, Trigger::settlement_removed);
+    if (rv.open > 0) rv.settled_date = Date{};
+    if (Engine::owes(rv)) push_unique(reversal.derived.reopened, a.receivable);
+    touch_receivable(step, a.receivable);
+  }
+  payment.derived.reversed = true;
+  payment.derived.applied.clear();
+  payment.derived.holds.clear();
+  payment.derived.candidates.clear();
+  payment.derived.short_on.clear();
+  std::erase(cu.suspense, it->second);
+  std::erase(cu.waiting, it->second);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time, aggregates, alerts.
+
+bool Engine::Impl::promise_expired(const Record& promise) const {
+  return !promise.derived.kept && today > promise.deadline(options.promise_grace_days);
+}
+
+bool Engine::Impl::instalment_late(const Record& plan, Date date) const {
+  if (plan.derived.kept) return false;
+  std::int64_t cumulative = 0;
+  for (std::size_t i = 0; i < plan.amounts.size() && i < plan.dates.size(); ++i) {
+    cumulative += plan.amounts[i];
+    if (plan.derived.paid < cumulative &&
+        date > add_days(plan.dates[i], options.instalment_grace_days)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Engine::Impl::evaluate_receivable(std::uint32_t r) {
+  Receivable& rv = receivables[r];
+  Status s = rv.base_status;
+  auto apply = [&](Trigger t, bool ignore_promise) {
+    Transition tr = transition(s, t);
+    if (tr.target == Target::to) s = tr.status;
+    if (tr.target == Target::reassess) s = reassess(rv, ignore_promise);
+  };
+  if (rv.folded) {
+    if (s == Status::promised && rv.promise != no_index && promise_expired(records[rv.promise])) {
+      apply(Trigger::promise_expired, true);
+    }
+    if (s == Status::payment_plan && rv.plan != no_index &&
+        instalment_late(records[rv.plan], today)) {
+      apply(Trigger::instalment_late, false);
+    }
+    if (today > rv.due_date) apply(Trigger::due_date_passed, false);
+  }
+  rv.status = s;
+  Date next{};
+  auto consider = [&](Date d) {
+    if (d > today && (!next.ok() || d < next)) next = d;
+  };
+  if (rv.folded && !is_closed(rv.base_status)) {
+    consider(add_days(rv.due_date, 1));
+    if (rv.promise != no_index && !records[rv.promise].derived.kept) {
+      consider(add_days(records[rv.promise].deadline(options.promise_grace_days), 1));
+    }
+    if (rv.plan != no_index && !records[rv.plan].derived.kept) {
+      for (Date d : records[rv.plan].dates) {
+        consider(add_days(d, options.instalment_grace_days + 1));
+      }
+    }
+  }
+  rv.next_boundary = next;
+}
+
+void Engine::Impl::evaluate_customer(Step& step, std::uint32_t c) {
+  Customer& cu = customers[c];
+  Date next{};
+  auto consider = [&](Date d) {
+    if (d.ok() && d > today && (!next.ok() || d < next)) next = d;
+  };
+  cu.exposure.clear();
+  cu.unapplied.clear();
+  cu.days_late_sum = 0;
+  cu.settled_count = 0;
+  cu.promises_kept = 0;
+  cu.promises_broken = 0;
+  for (std::uint32_t r : cu.receivables) {
+    Receivable& rv = receivables[r];
+    Status before = rv.status;
+    evaluate_receivable(r);
+    if (rv.status != before) touch_receivable(step, r);
+    consider(rv.next_boundary);
+    if (Engine::owes(rv)) add_amount(cu.exposure, rv.currency, rv.open);
+    if (std::optional<int> late = Engine::days_late(rv)) {
+      cu.days_late_sum += *late;
+      ++cu.settled_count;
+    }
+  }
+  for (HistoryItem item : cu.history) {
+    if (item.invoice) continue;
+    const Record& record = records[item.index];
+    if (is_money(record.kind)) {
+      for (const Hold& hold : record.derived.holds) {
+        add_amount(cu.unapplied, record.amount.currency, hold.amount);
+      }
+    }
+    if (record.kind == RecordKind::promise && !record.derived.covered.empty()) {
+      if (record.derived.kept) {
+        ++cu.promises_kept;
+      } else if (promise_expired(record)) {
+        ++cu.promises_broken;
+      } else {
+        consider(add_days(record.deadline(options.promise_grace_days), 1));
+      }
+    }
+  }
+  auto by_code = [](const CurrencyAmount& a, const CurrencyAmount& b) {
+    return a.currency < b.currency;
+  };
+  std::sort(cu.exposure.begin(), cu.exposure.end(), by_code);
+  std::sort(cu.unapplied.begin(), cu.unapplied.end(), by_code);
+  if (next.ok() && day_number(next) != customer_next[c]) {
+    customer_next[c] = day_number(next);
+    boundaries.push({day_number(next), c});
+  }
+  if (!next.ok()) customer_next[c] = 0;
+}
+
+void Engine::Impl::advance_to(Step& step, Date date) {
+  if (has_today && date <= today) return;
+  today = date;
+  has_today = true;
+  const std::int32_t day = day_number(date);
+  while (!boundaries.empty() && boundaries.top().first <= day) {
+    auto [when, c] = boundaries.top();
+    boundaries.pop();
+    if (customer_next[c] == when) {
+      customer_next[c] = 0;
+      touch_customer(step, c);
+    }
+  }
+}
+
+// Every alert the state of customer c makes true, as of today.
+void Engine::Impl::customer_alerts_of(std::uint32_t c, std::vector<Alert>& out) const {
+  const Customer& cu = customers[c];
+  auto make = [&](AlertKind kind, Severity severity, std::string_view entity) -> Alert& {
+    Alert& alert = out.emplace_back();
+    alert.id = hex_id(std::string(alert_kind_name(kind)) + sep + std::string(entity));
+    alert.kind = kind;
+    alert.severity = severity;
+    alert.customer_id = cu.id;
+    return alert;
+  };
+  const std::string who = cu.id.empty() ? std::string("an unknown customer") : "customer " + cu.id;
+  for (HistoryItem item : cu.history) {
+    if (item.invoice) continue;
+    const Record& record = records[item.index];
+    if (!record.derived.folded) continue;
+    const Currency currency = record.amount.currency;
+    if (record.kind == RecordKind::payment && !record.derived.reversed) {
+      std::int64_t unmatched = 0, ambiguous = 0, mismatch = 0, closed = 0, over = 0;
+      std::vector<std::string> awaiting, mismatch_ids, closed_ids, over_ids;
+      for (const Hold& hold : record.derived.holds) {
+        switch (hold.reason) {
+          case HoldReason::unmatched:
+            unmatched += hold.amount;
+            break;
+          case HoldReason::awaiting_invoice:
+            unmatched += hold.amount;
+            push_unique(awaiting, hold.invoice_id);
+            break;
+          case HoldReason::ambiguous:
+            ambiguous += hold.amount;
+            break;
+          case HoldReason::currency_mismatch:
+            mismatch += hold.amount;
+            push_unique(mismatch_ids, receivables[hold.receivable].invoice_id);
+            break;
+          case HoldReason::closed_receivable:
+            closed += hold.amount;
+            push_unique(closed_ids, receivables[hold.receivable].invoice_id);
+            break;
+          case HoldReason::overpayment:
+            over += hold.amount;
+            if (hold.receivable != no_index) {
+              push_unique(over_ids, receivables[hold.receivable].invoice_id);
+            }
+            break;
+          case HoldReason::credit:
+            break;
+        }
+      }
+      if (unmatched > 0) {
+        Alert& a = make(AlertKind::payment_unmatched, Severity::warning, record.identity);
+        a.payment_id = record.key;
+        a.amount = Money{unmatched, currency};
+        a.invoice_ids = awaiting;
+        a.message = awaiting.empty()
+                        ? "payment " + record.key + " of " + money_text(unmatched, currency) +
+                              " matches no open invoice of " + who + ": held in suspense"
+                        : "payment " + record.key + " allocates " +
+                              money_text(unmatched, currency) + " to invoice " + awaiting.front() +
+                              ", which " + who + " does not have (yet)";
+      }
+      if (ambiguous > 0) {
+        Alert& a = make(AlertKind::payment_ambiguous, Severity::warning, record.identity);
+        a.payment_id = record.key;
+        a.amount = Money{ambiguous, currency};
+        for (std::uint32_t r : record.derived.candidates) {
+          a.invoice_ids.push_back(receivables[r].invoice_id);
+        }
+        a.message = "payment " + record.key + " of " + money_text(ambiguous, currency) +
+                    " could pay " + std::to_string(a.invoice_ids.size()) +
+                    " open invoices of that exact amount: allocate it explicitly";
+      }
+      if (mismatch > 0) {
+        Alert& a = make(AlertKind::payment_currency_mismatch, Severity::warning, record.identity);
+        a.payment_id = record.key;
+        a.amount = Money{mismatch, currency};
+        a.invoice_ids = mismatch_ids;
+        a.message = "payment " + record.key + " in " + std::string(currency.code()) +
+                    " names invoice " + mismatch_ids.front() + " in another currency";
+      }
+      if (closed > 0) {
+        Alert& a =
+            make(AlertKind::payment_on_closed_receivable, Severity::warning, record.identity);
+        a.payment_id = record.key;
+        a.amount = Money{closed, currency};
+        a.invoice_ids = closed_ids;
+        a.message = "payment " + record.key + " of " + money_text(closed, currency) +
+                    " names invoice " + closed_ids.front() +
+                    ", which is already closed: kept on the customer's account";
+      }
+      if (over > 0) {
+        Alert& a = make(AlertKind::payment_over, Severity::info, record.identity);
+        a.payment_id = record.key;
+        a.amount = Money{over, currency};
+        a.invoice_ids = over_ids;
+        a.message = "payment " + record.key + " exceeds what it pays by " +
+                    money_text(over, currency) + ": credit balance on " + who;
+      }
+      std::vector<std::string> short_ids;
+      std::int64_t short_amount = 0;
+      for (std::uint32_t r : record.derived.short_on) {
+        if (!Engine::owes(receivables[r])) continue;
+        short_ids.push_back(receivables[r].invoice_id);
+        short_amount += receivables[r].open;
+      }
+      if (!short_ids.empty()) {
+        Alert& a = make(AlertKind::payment_short, Severity::info, record.identity);
+        a.payment_id = record.key;
+        a.amount = Money{short_amount, currency};
+        a.invoice_ids = short_ids;
+        a.message = "payment " + record.key + " leaves " + money_text(short_amount, currency) +
+                    " open on invoice " + short_ids.front();
+      }
+    }
+    if (record.kind == RecordKind::payment_reversal) {
+      std::vector<std::string> ids;
+      std::int64_t amount = 0;
+      for (std::uint32_t r : record.derived.reopened) {
+        if (!Engine::owes(receivables[r])) continue;
+        ids.push_back(receivables[r].invoice_id);
+        amount += receivables[r].open;
+      }
+      if (!ids.empty()) {
+        Alert& a = make(AlertKind::payment_reversed, Severity::critical, record.identity);
+        a.payment_id = record.key;
+        a.invoice_ids = ids;
+        a.amount = Money{amount, receivables[record.derived.reopened.front()].currency};
+        a.message = "payment " + record.key + " was reversed" +
+                    (record.note.empty() ? std::string() : " (" + record.note + ")") +
+                    ": invoice " + ids.front() + " is open again";
+      }
+    }
+    if (record.kind == RecordKind::promise && !record.derived.covered.empty() &&
+        promise_expired(record)) {
+      Alert& a = make(AlertKind::promise_broken, Severity::warning, record.identity);
+      a.payment_id = record.key;
+      a.amount = record.amount;
+      for (std::uint32_t r : record.derived.covered) {
+        a.invoice_ids.push_back(receivables[r].invoice_id);
+      }
+      a.message = "the promise to pay " + money_text(record.amount.minor_units, currency) + " by " +
+                  format_date(record.promised_date) + " was not kept";
+    }
+    if (record.kind == RecordKind::payment_plan && !record.derived.covered.empty() &&
+        instalment_late(record, today)) {
+      Alert& a = make(AlertKind::payment_plan_instalment_late, Severity::warning, record.identity);
+      a.payment_id = record.key;
+      for (std::uint32_t r : record.derived.covered) {
+        a.invoice_ids.push_back(receivables[r].invoice_id);
+      }
+      a.message = "an instalment of payment plan " + record.key + " is late";
+    }
+  }
+  for (std::uint32_t r : cu.receivables) {
+    const Receivable& rv = receivables[r];
+    if (!rv.folded) continue;
+    if (rv.open < 0 && !rv.cancelled) {
+      Alert& a = make(AlertKind::payment_over, Severity::info,
+                      "invoice" + std::string(1, sep) + rv.invoice_id);
+      a.invoice_ids = {rv.invoice_id};
+      a.amount = Money{-rv.open, rv.currency};
+      a.message =
+          "invoice " + rv.invoice_id + " is overpaid by " + money_text(-rv.open, rv.currency);
+    }
+    if (rv.number.empty() || rv.cancelled) continue;
+    std::string key = normalized_number(rv.number);
+    if (key.empty()) continue;
+    std::vector<std::uint32_t> others;
+    number_index.for_each(
+        key,
+        [&](std::uint32_t v) { return v != r && normalized_number(receivables[v].number) == key; },
+        [&](std::uint32_t v) { others.push_back(v); });
+    std::sort(others.begin(), others.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return receivables[a].invoice_id < receivables[b].invoice_id;
+    });
+    for (std::uint32_t v : others) {
+      const Receivable& other = receivables[v];
+      // The pair is reported once, by its smaller invoice id.
+      if (other.cancelled || !(rv.invoice_id < other.invoice_id)) continue;
+      if (other.original == rv.original && other.currency == rv.currency &&
+          other.customer == rv.customer) {
+        continue;
+      }
+      Alert& a = make(AlertKind::invoice_duplicate_number_conflict, Severity::critical,
+                      rv.invoice_id + sep + other.invoice_id);
+      a.invoice_ids = {rv.invoice_id, other.invoice_id};
+      a.message = "invoices " + rv.invoice_id + " and " + other.invoice_id +
+                  " carry the same number " + rv.number + " with a different " +
+                  (other.customer != rv.customer ? "customer" : "amount");
+    }
+  }
+  if (cu.profile.credit_limit) {
+    const Money limit = *cu.profile.credit_limit;
+    for (const CurrencyAmount& exposure : cu.exposure) {
+      if (exposure.currency != limit.currency || exposure.amount <= limit.minor_units) continue;
+      Alert& a = make(AlertKind::credit_limit_exceeded, Severity::warning, cu.id);
+      a.amount = Money{exposure.amount, exposure.currency};
+      a.message = who + " owes " + money_text(exposure.amount, exposure.currency) +
+                  ", above the credit limit of " + money_text(limit.minor_units, limit.currency);
+    }
+  }
+}
+
+Changes Engine::Impl::finish(Step& step) {
+  // Fold what the events changed: from scratch where something sorted before the folded part.
+  for (std::size_t i = 0; i < step.customers.size(); ++i) {
+    std::uint32_t c = step.customers[i];
+    if (customer_dirty.size() > c && customer_dirty[c]) {
+      refold(step, c);
+    } else {
+      fold_pending(step, c);
+    }
+  }
+  for (std::size_t i = 0; i < step.customers.size(); ++i)
+    evaluate_customer(step, step.customers[i]);
+
+  Changes changes;
+  changes.outcome = step.changed ? ApplyOutcome::applied : ApplyOutcome::duplicate;
+  std::vector<std::string> old_ids;
+  std::vector<Alert> fresh;
+  for (std::uint32_t c : step.customers) {
+    std::size_t first = fresh.size();
+    customer_alerts_of(c, fresh);
+    for (std::string& id : customer_alerts[c]) old_ids.push_back(std::move(id));
+    customer_alerts[c].clear();
+    for (std::size_t i = first; i < fresh.size(); ++i) customer_alerts[c].push_back(fresh[i].id);
+  }
+  std::sort(fresh.begin(), fresh.end(), [](const Alert& a, const Alert& b) { return a.id < b.id; });
+  std::sort(old_ids.begin(), old_ids.end());
+  for (const std::string& id : old_ids) {
+    bool still = std::binary_search(
+        fresh.begin(), fresh.end(), id,
+        Overloaded{[](const Alert& a, const std::string& b) { return a.id < b; },
+                   [](const std::string& a, const Alert& b) { return a < b.id; }});
+    if (!still) {
+      alerts.erase(id);
+      changes.resolved.push_back(id);
+    }
+  }
+  for (Alert& alert : fresh) {
+    auto it = alerts.find(alert.id);
+    if (it != alerts.end() && it->second == alert) continue;
+    changes.raised.push_back(alert);
+    alerts.insert_or_assign(alert.id, std::move(alert));
+  }
+
+  for (std::uint32_t r : step.receivables) {
+    changes.receivables.push_back(receivables[r].invoice_id);
+    receivable_touched[r] = 0;
+  }
+  for (std::uint32_t c : step.customers) {
+    changes.customers.push_back(customers[c].id);
+    customer_touched[c] = 0;
+  }
+  for (std::uint32_t c : step.dirty) customer_dirty[c] = 0;
+  std::sort(changes.receivables.begin(), changes.receivables.end());
+  std::sort(changes.customers.begin(), changes.customers.end());
+  return changes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine.
+
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->customer_of("");  // index 0: the unassigned bucket
+}
+
+Engine::~Engine() = default;
+
+namespace {
+
+Record make_record(RecordKind kind, const Event& event, Timestamp now, Date date,
+                   std::string entity) {
+  Record record;
+  record.kind = kind;
+  record.date = date;
+  record.source_id = event.source + sep + event.id;
+  record.time = event.time.value_or(Timestamp{});
+  record.identity = std::string(record_kind_name(kind)) + sep + std::move(entity);
+  (void)now;
+  return record;
+}
+
+}  // namespace
+
+Changes Engine::apply(const Event& event, Timestamp now) {
+  Impl& impl = *impl_;
+  Step step;
+  impl.current_step = &step;
+  impl.advance_to(step, utc_date(now));
+  const Date event_date = utc_date(event.time.value_or(now));
+  const std::string source_id = event.source + sep + event.id;
+  std::visit(
+      Overloaded{
+          [&](const InvoiceData& d) { impl.on_invoice(step, event, d); },
+          [&](const CustomerUpserted& d) { impl.on_customer(step, event, d); },
+          [&](const InvoiceCancelled& d) {
+            Record r =
+                make_record(RecordKind::invoice_cancelled, event, now, event_date, d.invoice_id);
+            r.key = d.invoice_id;
+            r.invoices = {d.invoice_id};
+            r.note = d.reason.value_or("");
+            impl.on_record(step, std::move(r));
+          },
+          [&](const InvoiceWrittenOff& d) {
+            Record r = make_record(RecordKind::invoice_written_off, event, now, event_date,
+                                   d.invoice_id + sep + source_id);
+            r.key = d.invoice_id;
+            r.invoices = {d.invoice_id};
+            r.note = d.reason.value_or("");
+            if (d.amount) {
+              r.amount = *d.amount;
+              r.has_amount = true;
+            }
+            impl.on_record(step, std::move(r));
+          },
+          [&](const CreditNoteIssued& d) {
+            Record r =
+                make_record(RecordKind::credit_note, event, now, d.issue_date, d.credit_note_id);
+            r.key = d.credit_note_id;
+            r.customer_id = d.customer_id;
+            r.amount = d.amount;
+            r.has_amount = true;
+            if (d.invoice_id) {
+              r.invoices = {*d.invoice_id};
+              r.amounts = {d.amount.minor_units};
+            }
+            impl.on_record(step, std::move(r));
+          },
+          [&](const PaymentReceived& d) {
+            Record r = make_record(RecordKind::payment, event, now, d.received_date, d.payment_id);
+            r.key = d.payment_id;
+            r.customer_id = d.customer_id.value_or("");
+            r.amount = d.amount;
+            r.has_amount = true;
+            for (const Allocation& a : d.allocations) {
+              r.invoices.push_back(a.invoice_id);
+              r.amounts.push_back(a.amount.minor_units);
+            }
+            References refs = extract_references(d.remittance_info, d.structured_reference,
+                                                 impl.options.references_per_payment_max);
+            r.references = std::move(refs.keys);
+            r.structured_reference = refs.structured;
+            r.note = d.method.value_or("");
+            impl.on_record(step, std::move(r));
+          },
+          [&](const PaymentReversed& d) {
+            Record r = make_record(RecordKind::payment_reversal, event, now, d.reversed_date,
+                                   d.payment_id);
+            r.key = d.payment_id;
+            r.note = d.reason.value_or("");
+            impl.on_record(step, std::move(r));
+          },
+          [&](const DisputeOpened& d) {
+            Record r = make_record(RecordKind::dispute_opened, event, now, event_date,
+                                   d.invoice_id + sep + d.dispute_id.value_or(source_id));
+            r.key = d.invoice_id;
+            r.invoices = {d.invoice_id};
+            r.note = d.dispute_id.value_or("");
+            if (d.amount) {
+              r.amount = *d.amount;
+              r.has_amount = true;
+            }
+            impl.on_record(step, std::move(r));
+          },
+          [&](const DisputeResolved& d) {
+            Record r = make_record(RecordKind::dispute_resolved, event, now, event_date,
+                                   d.invoice_id + sep + d.dispute_id.value_or(source_id));
+            r.key = d.invoice_id;
+            r.invoices = {d.invoice_id};
+            r.note = d.dispute_id.value_or("");
+            impl.on_record(step, std::move(r));
+          },
+          [&](const PromiseToPayRecorded& d) {
+            Record r = make_record(RecordKind::promise, event, now, event_date,
+                                   d.promise_id.value_or(source_id));
+            r.key = d.promise_id.value_or("");
+            r.customer_id = d.customer_id.value_or("");
+            r.invoices = d.invoice_ids;
+            r.amount = d.amount;
+            r.has_amount = true;
+            r.promised_date = d.promised_date;
+            impl.on_record(step, std::move(r));
+          },
+          [&](const PaymentPlanAgreed& d) {
+            Record r = make_record(RecordKind::payment_plan, event, now, event_date, d.plan_id);
+            r.key = d.plan_id;
+            r.invoices = d.invoice_ids;
+            std::int64_t total = 0;
+            for (const Instalment& i : d.instalments) {
+              r.dates.push_back(i.due_date);
+              r.amounts.push_back(i.amount.minor_units);
+              total += i.amount.minor_units;
+              r.amount.currency = i.amount.currency;
+            }
+            r.amount.minor_units = total;
+            r.has_amount = true;
+            impl.on_record(step, std::move(r));
+          },
+      },
+      event.data);
+  Changes changes = impl.finish(step);
+  impl.current_step = nullptr;
+  return changes;
+}
+
+Changes Engine::advance(Timestamp now) {
+  Impl& impl = *impl_;
+  Step step;
+  impl.current_step = &step;
+  impl.advance_to(step, utc_date(now));
+  Changes changes = impl.finish(step);
+  changes.outcome = ApplyOutcome::applied;
+  impl.current_step = nullptr;
+  return changes;
+}
+
+Result<void> Engine::set_dunning_level(std::string_view invoice_id, std::uint8_t level) {
+  std::uint32_t r = impl_->find_invoice(invoice_id);
+  if (r == no_index) {
+    return Error{"invoice_id", std::string(invoice_id) + " is not a known invoice"};
+  }
+  impl_->receivables[r].dunning_level = level;
+  return {};
+}
+
+const EngineOptions& Engine::options() const { return impl_->options; }
+
+const Receivable* Engine::find_receivable(std::string_view invoice_id) const {
+  std::uint32_t r = impl_->find_invoice(invoice_id);
+  return r == no_index ? nullptr : &impl_->receivables[r];
+}
+
+const Customer* Engine::find_customer(std::string_view customer_id) const {
+  auto it = impl_->customer_index.find(std::string(customer_id));
+  return it == impl_->customer_index.end() ? nullptr : &impl_->customers[it->second];
+}
+
+const Receivable& Engine::receivable(std::uint32_t index) const {
+  return impl_->receivables[index];
+}
+const Customer& Engine::customer(std::uint32_t index) const { return impl_->customers[index]; }
+const Record& Engine::record(std::uint32_t index) const { return impl_->records[index]; }
+const std::string& Engine::customer_id(const Receivable& receivable) const {
+  return impl_->customers[receivable.customer].id;
+}
+std::size_t Engine::receivable_count() const { return impl_->receivables.size(); }
+std::size_t Engine::customer_count() const { return impl_->customers.size(); }
+std::size_t Engine::record_count() const { return impl_->records.size(); }
+
+std::vector<Alert> Engine::alerts() const {
+  std::vector<Alert> out;
+  out.reserve(impl_->alerts.size());
+  for (const auto& [id, alert] : impl_->alerts) out.push_back(alert);
+  return out;
+}
+
+const Alert* Engine::find_alert(std::string_view id) const {
+  auto it = impl_->alerts.find(id);
+  return it == impl_->alerts.end() ? nullptr : &it->second;
+}
+
+Date Engine::evaluated_on() const { return impl_->today; }
+
+int Engine::days_past_due(const Receivable& receivable, Date today) {
+  return days_between(receivable.due_date, today);
+}
+
+std::optional<int> Engine::days_late(const Receivable& receivable) {
+  if (!receivable.folded || !receivable.settled_date.ok() || receivable.cancelled ||
+      receivable.written_off || receivable.open > 0) {
+    return std::nullopt;
+  }
+  return std::max(0, days_between(receivable.due_date, receivable.settled_date));
+}
+
+bool Engine::owes(const Receivable& receivable) {
+  return receivable.folded && !is_closed(receivable.base_status) && receivable.open > 0;
+}
+
+std::optional<Date> Engine::oldest_overdue(const Customer& customer, Date today) const {
+  std::optional<Date> oldest;
+  for (std::uint32_t r : customer.receivables) {
+    const Receivable& rv = impl_->receivables[r];
+    if (!owes(rv) || !(today > rv.due_date)) continue;
+    if (!oldest || rv.due_date < *oldest) oldest = rv.due_date;
+  }
+  return oldest;
+}
+
+namespace {
+void add_aging(std::vector<AgingBuckets>& out, const Receivable& rv, Date today) {
+  int days = Engine::days_past_due(rv, today);
+  int bucket = days <= 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : 4;
+  auto it = std::find_if(out.begin(), out.end(),
+                         [&](const AgingBuckets& b) { return b.currency == rv.currency; });
+  if (it == out.end()) {
+    out.push_back(AgingBuckets{rv.currency, {0, 0, 0, 0, 0}});
+    it = out.end() - 1;
+  }
+  it->buckets[bucket] += rv.open;
+}
+}  // namespace
+
+std::vector<AgingBuckets> Engine::aging(const Customer& customer, Date today) const {
+  std::vector<AgingBuckets> out;
+  for (std::uint32_t r : customer.receivables) {
+    const Receivable& rv = impl_->receivables[r];
+    if (owes(rv)) add_aging(out, rv, today);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const AgingBuckets& a, const AgingBuckets& b) { return a.currency < b.currency; });
+  return out;
+}
+
+std::vector<AgingBuckets> Engine::aging(Date today) const {
+  std::vector<AgingBuckets> out;
+  for (const Receivable& rv : impl_->receivables) {
+    if (owes(rv)) add_aging(out, rv, today);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const AgingBuckets& a, const AgingBuckets& b) { return a.currency < b.currency; });
+  return out;
+}
+
+std::size_t Engine::index_bytes() const {
+  return impl_->invoice_index.bytes() + impl_->reference_index.bytes() +
+         impl_->number_index.bytes();
+}
+
+}  // namespace relance::core::engine

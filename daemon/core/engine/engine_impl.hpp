@@ -1,0 +1,112 @@
+#pragma once
+// Private to the engine (engine.cpp, serialize.cpp): the state behind Engine and the fold.
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/engine/engine.hpp"
+#include "core/engine/flat_index.hpp"
+
+namespace relance::core::engine {
+
+// What one apply() / advance() touched; turned into Changes at the end.
+struct Step {
+  std::vector<std::uint32_t> receivables;
+  std::vector<std::uint32_t> customers;
+  std::vector<std::uint32_t> dirty;  // customers to re-fold from scratch
+  bool changed = false;
+};
+
+struct Engine::Impl {
+  explicit Impl(EngineOptions o) : options(std::move(o)) {}
+
+  EngineOptions options;
+  std::deque<Receivable> receivables;
+  std::deque<Customer> customers;
+  std::deque<Record> records;
+  Date today{};
+  bool has_today = false;
+
+  FlatIndex invoice_index;    // invoice_id -> receivable
+  FlatIndex reference_index;  // reference key ("n:..", "d:..") -> receivable
+  FlatIndex number_index;     // normalized printed number -> receivable
+  std::unordered_map<std::string, std::uint32_t> customer_index;
+  std::unordered_map<std::string, std::uint32_t> identity_index;  // Record::identity -> record
+  // Records whose customer is not given by their event depend on an invoice ("i:<id>"), a
+  // reference key ("r:<key>") or a payment ("p:<payment_id>").
+  std::unordered_multimap<std::string, std::uint32_t> dependents;
+  std::map<std::string, Alert, std::less<>> alerts;       // active, by id
+  std::vector<std::vector<std::string>> customer_alerts;  // ids each customer's state raised
+  // Next date at which time alone changes a receivable (lazy: stale entries are skipped).
+  using Due = std::pair<std::int32_t, std::uint32_t>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> boundaries;
+
+  std::vector<std::int32_t> customer_next;  // the day pushed for each customer (0: none)
+  Step* current_step = nullptr;             // the step apply() / advance() / load() is in
+
+  // Step bookkeeping: flags avoid duplicates in Step's vectors.
+  std::vector<std::uint8_t> receivable_touched;
+  std::vector<std::uint8_t> customer_touched;
+  std::vector<std::uint8_t> customer_dirty;
+
+  // engine.cpp
+  std::uint32_t customer_of(std::string_view id);
+  std::uint32_t find_invoice(std::string_view invoice_id) const;
+  void touch_receivable(Step& step, std::uint32_t r);
+  void touch_customer(Step& step, std::uint32_t c);
+  void mark_dirty(Step& step, std::uint32_t c);
+  bool item_less(HistoryItem a, HistoryItem b) const;
+  void history_insert(Step& step, std::uint32_t c, HistoryItem item);
+  void history_erase(Step& step, std::uint32_t c, HistoryItem item);
+
+  void on_invoice(Step& step, const Event& event, const InvoiceData& data);
+  void on_record(Step& step, Record incoming);
+  void on_customer(Step& step, const Event& event, const CustomerUpserted& data);
+  void rehome_dependents(const std::string& key);  // within *current_step
+  void rehome(Step& step, std::uint32_t rec);
+  std::uint32_t compute_home(const Record& rec);
+  void add_dependencies(std::uint32_t rec);
+
+  // The fold.
+  void refold(Step& step, std::uint32_t c);
+  void fold_pending(Step& step, std::uint32_t c);
+  void fold_invoice(Step& step, std::uint32_t c, std::uint32_t r);
+  void fold_record(Step& step, std::uint32_t c, std::uint32_t rec);
+  std::uint32_t folded_invoice(std::uint32_t c, std::string_view invoice_id) const;
+  void fold_money(Step& step, std::uint32_t c, std::uint32_t rec);
+  void allocate(Step& step, std::uint32_t c, std::uint32_t rec, const std::string& invoice_id,
+                std::int64_t amount);
+  void match_unallocated(Step& step, std::uint32_t c, std::uint32_t rec, std::int64_t amount);
+  bool apply_money(Step& step, std::uint32_t rec, std::uint32_t r, std::int64_t amount);
+  void tolerance_check(Step& step, std::uint32_t rec, std::uint32_t r);
+  void after_money(Step& step, std::uint32_t r, Date date, std::int64_t amount);
+  void keep_promise(Step& step, std::uint32_t p, Date date);
+  void complete_plan(Step& step, std::uint32_t p, Date date);
+  void fold_reversal(Step& step, std::uint32_t c, std::uint32_t rec);
+  bool fold_on_invoice(Step& step, std::uint32_t c, std::uint32_t rec);
+  void cover(Step& step, std::uint32_t rec, std::uint32_t r);
+  void trigger(std::uint32_t r, Trigger t);
+  Status reassess(const Receivable& r, bool ignore_promise) const;
+  void add_hold(std::uint32_t c, std::uint32_t rec, Hold hold);
+
+  // Time and aggregates.
+  void advance_to(Step& step, Date date);
+  void evaluate_receivable(std::uint32_t r);
+  void evaluate_customer(Step& step, std::uint32_t c);
+  void customer_alerts_of(std::uint32_t c, std::vector<Alert>& out) const;
+  Changes finish(Step& step);
+  bool promise_expired(const Record& p) const;
+  bool instalment_late(const Record& plan, Date today) const;
+};
+
+// Helpers shared by engine.cpp and serialize.cpp.
+bool answers_to(const Receivable& r, std::string_view key);
+std::string normalized_number(std::string_view number);
+void reset_receivable(Receivable& receivable);  // forget what the fold derived
+
+}  // namespace relance::core::engine

@@ -20,7 +20,8 @@ int digits_at(std::string_view text, std::size_t at, std::size_t count) {
 
 std::string quoted(std::string_view text) {
   constexpr std::size_t shown_chars_max = 40;
-  if (text.size() > shown_chars_max) return "\"" + std::string(text.substr(0, shown_chars_max)) + "...\"";
+  if (text.size() > shown_chars_max)
+    return "\"" + std::string(text.substr(0, shown_chars_max)) + "...\"";
   return "\"" + std::string(text) + "\"";
 }
 
@@ -71,8 +72,9 @@ Result<Timestamp> parse_timestamp(std::string_view text) {
   }
   if (hour > 23 || minute > 59 || second > 59) {
     // RFC 3339 allows a leap second (:60); no clock in this system can hold one.
-    return Error{"", quoted(text) + " has no such time of day (hours 00-23, minutes and seconds "
-                                    "00-59)"};
+    return Error{"", quoted(text) +
+                         " has no such time of day (hours 00-23, minutes and seconds "
+                         "00-59)"};
   }
 
   std::size_t at = 19;
@@ -108,7 +110,16 @@ Result<Timestamp> parse_timestamp(std::string_view text) {
 
   using namespace std::chrono;
   const auto local = sys_days(*date) + hours(hour) + minutes(minute) + seconds(second);
-  return Timestamp(local - minutes(offset_minutes)) + microseconds(micros);
+  const Timestamp instant = Timestamp(local - minutes(offset_minutes)) + microseconds(micros);
+  // An offset can push the first or last day of years 0000-9999 out of them, and such an
+  // instant could not be written back in RFC 3339 (format_timestamp writes UTC).
+  const int utc_year = static_cast<int>(utc_date(instant).year());
+  if (utc_year < 0 || utc_year > 9999) {
+    return Error{"", quoted(text) +
+                         " is out of range: in UTC it falls outside the years 0000 "
+                         "to 9999"};
+  }
+  return instant;
 }
 
 std::string format_timestamp(Timestamp instant) {

@@ -17,10 +17,9 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::array<std::string_view, event_type_count> event_type_names = {
-    "invoice.issued",      "invoice.updated",         "invoice.cancelled",
-    "invoice.written_off", "credit_note.issued",      "payment.received",
-    "payment.reversed",    "dispute.opened",          "dispute.resolved",
-    "promise_to_pay.recorded", "payment_plan.agreed", "customer.upserted",
+    "invoice.issued",     "invoice.updated",         "invoice.cancelled",   "invoice.written_off",
+    "credit_note.issued", "payment.received",        "payment.reversed",    "dispute.opened",
+    "dispute.resolved",   "promise_to_pay.recorded", "payment_plan.agreed", "customer.upserted",
 };
 
 // Limits on what one event may carry. The JSON Schemas in schemas/events/ state the same ones.
@@ -51,7 +50,8 @@ bool is_ascii_alnum(char c) {
 
 std::string quoted(std::string_view text) {
   constexpr std::size_t shown_chars_max = 60;
-  if (text.size() > shown_chars_max) return "\"" + std::string(text.substr(0, shown_chars_max)) + "...\"";
+  if (text.size() > shown_chars_max)
+    return "\"" + std::string(text.substr(0, shown_chars_max)) + "...\"";
   return "\"" + std::string(text) + "\"";
 }
 
@@ -179,8 +179,8 @@ class Reader {
     return date(object, key, Presence::required).value_or(Date{});
   }
 
-  std::optional<Money> money(const json::object& object, std::string_view key,
-                             Presence presence, Zero zero = Zero::refused) {
+  std::optional<Money> money(const json::object& object, std::string_view key, Presence presence,
+                             Zero zero = Zero::refused) {
     if (failed_) return std::nullopt;
     const json::value* value = member(object, key);
     if (value == nullptr) {
@@ -345,8 +345,8 @@ InvoiceData read_invoice(Reader& r, const json::object& d) {
   data.purchase_order = r.text(d, "purchase_order", Presence::optional);
   data.version = r.version(d, "version");
   if (!r.failed() && data.due_date < data.issue_date) {
-    r.fail("due_date", format_date(data.due_date) + " is before issue_date " +
-                           format_date(data.issue_date));
+    r.fail("due_date",
+           format_date(data.due_date) + " is before issue_date " + format_date(data.issue_date));
   }
   return data;
 }
@@ -460,7 +460,8 @@ PaymentPlanAgreed read_payment_plan(Reader& r, const json::object& d) {
     r.fail("invoice_ids", "must list at least one invoice");
   }
   const json::array* items = r.array(d, "instalments", Presence::required, ids_items_max);
-  if (items != nullptr && items->empty()) r.fail("instalments", "must list at least one instalment");
+  if (items != nullptr && items->empty())
+    r.fail("instalments", "must list at least one instalment");
   if (items != nullptr && !r.failed()) {
     data.instalments.reserve(items->size());
     auto scope = r.enter("instalments");
@@ -476,10 +477,9 @@ PaymentPlanAgreed read_payment_plan(Reader& r, const json::object& d) {
         const Instalment& previous = data.instalments.back();
         r.same_currency(instalment.amount, previous.amount, "amount", "the first instalment's");
         if (!r.failed() && instalment.due_date < previous.due_date) {
-          r.fail("due_date", format_date(instalment.due_date) +
-                                 " is before the previous instalment's " +
-                                 format_date(previous.due_date) +
-                                 "; list instalments in due-date order");
+          r.fail("due_date",
+                 format_date(instalment.due_date) + " is before the previous instalment's " +
+                     format_date(previous.due_date) + "; list instalments in due-date order");
         }
       }
       data.instalments.push_back(instalment);
@@ -551,7 +551,7 @@ CustomerUpserted read_customer(Reader& r, const json::object& d) {
         break;
       }
       const std::string_view email(item.get_string());
-      if (email.size() > identifier_chars_max || !is_email(email)) {
+      if (utf8_chars(email) > identifier_chars_max || !is_email(email)) {
         r.fail("", quoted(email) + " is not an email address");
         break;
       }
@@ -565,8 +565,9 @@ CustomerUpserted read_customer(Reader& r, const json::object& d) {
   data.language = r.text(d, "language", Presence::optional);
   if (!r.failed() && data.language &&
       (data.language->size() > language_chars_max || !is_language_tag(*data.language))) {
-    r.fail("language", quoted(*data.language) + " is not a BCP 47 language tag (e.g. \"fr\", "
-                                                "\"en-GB\")");
+    r.fail("language", quoted(*data.language) +
+                           " is not a BCP 47 language tag (e.g. \"fr\", "
+                           "\"en-GB\")");
   }
   data.timezone = r.text(d, "timezone", Presence::optional);
   if (!r.failed() && data.timezone &&
@@ -623,8 +624,8 @@ std::string type_list() {
 Result<Event> read_event(const json::value& value) {
   const json::object* envelope = value.if_object();
   if (envelope == nullptr) {
-    return Error{"", "an event must be a JSON object, not " +
-                         std::string(detail::json_kind_name(value))};
+    return Error{
+        "", "an event must be a JSON object, not " + std::string(detail::json_kind_name(value))};
   }
   Reader r;
   Event event;
@@ -652,9 +653,9 @@ Result<Event> read_event(const json::value& value) {
     if (const json::value* media = Reader::member(*envelope, "datacontenttype")) {
       const json::string* text = media->if_string();
       const std::string_view view = text != nullptr ? std::string_view(*text) : std::string_view();
-      const bool json_media = view.substr(0, json_media_type.size()) == json_media_type &&
-                              (view.size() == json_media_type.size() ||
-                               view[json_media_type.size()] == ';');
+      const bool json_media =
+          view.substr(0, json_media_type.size()) == json_media_type &&
+          (view.size() == json_media_type.size() || view[json_media_type.size()] == ';');
       if (!json_media) {
         r.fail("datacontenttype",
                "must be \"application/json\" (data is a JSON object), not " +
@@ -893,7 +894,7 @@ Result<std::vector<Event>> parse_event_batch(std::string_view json_text) {
   return guarded([&]() -> Result<std::vector<Event>> {
     unsigned char buffer[8192];
     json::monotonic_resource arena(buffer, sizeof buffer);
-    auto value = detail::parse_json_strict(json_text, &arena);
+    auto value = detail::parse_json_strict(json_text, &arena, detail::json_depth_max + 1);
     if (!value) return value.error();
     const json::array* items = value->if_array();
     if (items == nullptr) {

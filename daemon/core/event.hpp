@@ -45,8 +45,8 @@ struct InvoiceData {
   Money amount;
   Date issue_date;
   Date due_date;
-  std::optional<std::string> number;          // the number printed on the invoice
-  std::optional<std::string> payment_terms;   // free text or a code ("30 days end of month")
+  std::optional<std::string> number;         // the number printed on the invoice
+  std::optional<std::string> payment_terms;  // free text or a code ("30 days end of month")
   std::optional<std::string> purchase_order;
   std::optional<std::int64_t> version;
 };
@@ -81,10 +81,10 @@ struct PaymentReceived {
   Money amount;
   Date received_date;
   std::optional<std::string> customer_id;
-  std::vector<Allocation> allocations;           // explicit allocation by the ERP, if any
-  std::optional<std::string> remittance_info;    // free text from the bank or the payer
+  std::vector<Allocation> allocations;              // explicit allocation by the ERP, if any
+  std::optional<std::string> remittance_info;       // free text from the bank or the payer
   std::optional<std::string> structured_reference;  // RF creditor reference, QR reference...
-  std::optional<std::string> method;             // "sepa_credit_transfer", "card", "cheque"...
+  std::optional<std::string> method;                // "sepa_credit_transfer", "card", "cheque"...
 };
 
 struct PaymentReversed {
@@ -136,10 +136,9 @@ struct CustomerUpserted {
   std::optional<Money> credit_limit;
 };
 
-using EventData =
-    std::variant<InvoiceData, InvoiceCancelled, InvoiceWrittenOff, CreditNoteIssued,
-                 PaymentReceived, PaymentReversed, DisputeOpened, DisputeResolved,
-                 PromiseToPayRecorded, PaymentPlanAgreed, CustomerUpserted>;
+using EventData = std::variant<InvoiceData, InvoiceCancelled, InvoiceWrittenOff, CreditNoteIssued,
+                               PaymentReceived, PaymentReversed, DisputeOpened, DisputeResolved,
+                               PromiseToPayRecorded, PaymentPlanAgreed, CustomerUpserted>;
 
 struct Event {
   // CloudEvents attributes.
@@ -155,7 +154,7 @@ struct Event {
 };
 
 // Parses and validates one CloudEvents JSON envelope (structured mode). Errors name the field
-// ("data.amount.amount: 12.345 has 3 decimals; EUR has 2") relative to the envelope.
+// ("data.amount.amount: \"12.345\" has 3 decimals; EUR has 2") relative to the envelope.
 Result<Event> parse_event(std::string_view json_text);
 
 // Parses a JSON array of envelopes (the CloudEvents batch format). Errors name the index of the

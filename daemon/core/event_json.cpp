@@ -104,9 +104,10 @@ bool sizes_match(const json::value& value, const std::vector<std::size_t>& sizes
 
 }  // namespace
 
-Result<json::value> parse_json_strict(std::string_view text, json::storage_ptr sp) {
+Result<json::value> parse_json_strict(std::string_view text, json::storage_ptr sp,
+                                      std::size_t depth_max) {
   json::parse_options options;
-  options.max_depth = json_depth_max;
+  options.max_depth = depth_max;
   // Sized for the usual event so that only large batches reach the heap.
   unsigned char temp[2048];
   thread_local std::vector<std::size_t> object_sizes;
@@ -118,7 +119,8 @@ Result<json::value> parse_json_strict(std::string_view text, json::storage_ptr s
   const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
   if (ec) {
     if (ec == json::error::too_deep) {
-      return Error{"", "the JSON nests deeper than " + std::to_string(json_depth_max) + " levels"};
+      return Error{"", "the JSON of an event nests deeper than " + std::to_string(json_depth_max) +
+                           " levels"};
     }
     return Error{"", "the text is not valid JSON (" + ec.message() + " at byte " +
                          std::to_string(used) + ")"};

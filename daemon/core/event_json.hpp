@@ -15,8 +15,10 @@ inline constexpr std::size_t json_depth_max = 32;
 
 // Parses exactly one JSON document (RFC 8259, UTF-8) into storage `sp`. Refuses what a lenient
 // reader would guess at: comments, trailing commas, invalid UTF-8, trailing data, and an object
-// with the same key twice (which key would win differs between readers).
-Result<boost::json::value> parse_json_strict(std::string_view text, boost::json::storage_ptr sp);
+// with the same key twice (which key would win differs between readers). A batch passes
+// json_depth_max + 1 so that an event nests as deep in a batch as alone.
+Result<boost::json::value> parse_json_strict(std::string_view text, boost::json::storage_ptr sp,
+                                             std::size_t depth_max = json_depth_max);
 
 // "a JSON number", "an array"...: for messages that say what was found instead.
 std::string_view json_kind_name(const boost::json::value& value);

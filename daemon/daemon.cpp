@@ -10,6 +10,7 @@
 #include "ingest/writer.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace relance {
@@ -32,8 +33,8 @@ log::Level to_log_level(config::LogLevel level) {
 }
 
 Result<std::unique_ptr<store::Store>> open_store(const config::StoreConfig& config) {
-  if (config.backend != config::StoreBackend::sqlite) {
-    return Error{"store.backend", "postgres is not available in this build; use sqlite"};
+  if (config.backend == config::StoreBackend::postgres) {
+    return store::open_postgres_store(store::PostgresOptions{.url = config.postgres_url});
   }
   const std::filesystem::path path(config.sqlite_path);
   if (path.has_parent_path()) {
@@ -83,7 +84,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   log::info("relanced started", {{"address", config.http.listen_address},
                                  {"port", impl->server->port()},
                                  {"http_threads", config.http.threads},
-                                 {"store", config.store.sqlite_path}});
+                                 // Not the PostgreSQL URL: it may hold a password.
+                                 {"store", config.store.backend == config::StoreBackend::postgres
+                                               ? std::string("postgres")
+                                               : config.store.sqlite_path}});
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 

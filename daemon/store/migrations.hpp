@@ -14,5 +14,6 @@ struct Migration {
 
 // In version order.
 std::span<const Migration> sqlite_migrations();
+std::span<const Migration> postgres_migrations();
 
 }  // namespace relance::store

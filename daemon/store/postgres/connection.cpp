@@ -40,11 +40,11 @@ Result<Connection> Connection::open(const ConnectOptions& options,
   // libpq applies keywords in order, the URL expanded where `dbname` stands: the defaults
   // before it can be overridden by the URL, client_encoding after it cannot (the store sends
   // and expects UTF-8).
-  const char* keywords[] = {"connect_timeout", "application_name", "keepalives",
+  const char* keywords[] = {"connect_timeout", "application_name",    "keepalives",
                             "keepalives_idle", "keepalives_interval", "keepalives_count",
-                            "dbname", "client_encoding", nullptr};
-  const char* values[] = {connect_timeout.c_str(), "relanced", "1", "30", "10", "3",
-                          options.url.c_str(), "UTF8", nullptr};
+                            "dbname",          "client_encoding",     nullptr};
+  const char* values[] = {connect_timeout.c_str(), "relanced", "1",    "30", "10", "3",
+                          options.url.c_str(),     "UTF8",     nullptr};
   Connection connection(PQconnectdbParams(keywords, values, 1));
   if (connection.conn_ == nullptr) {
     return Error{"store.postgres.url", "PostgreSQL: out of memory while connecting"};
@@ -57,13 +57,17 @@ Result<Connection> Connection::open(const ConnectOptions& options,
   const std::string settings =
       "SET statement_timeout = " + std::to_string(options.statement_timeout.count());
   if (auto set = connection.exec(settings, "configuring the session"); !set) return set.error();
+  if (auto prepared = connection.prepare(statements); !prepared) return prepared.error();
+  return connection;
+}
+
+Result<void> Connection::prepare(std::span<const StatementSpec> statements) {
   for (const StatementSpec& statement : statements) {
-    PgResult prepared(PQprepare(connection.conn_, statement.name, statement.sql, 0, nullptr));
-    auto checked =
-        check(connection, std::move(prepared), std::string("preparing ") + statement.name);
+    PgResult prepared(PQprepare(conn_, statement.name, statement.sql, 0, nullptr));
+    auto checked = check(*this, std::move(prepared), std::string("preparing ") + statement.name);
     if (!checked) return checked.error();
   }
-  return connection;
+  return {};
 }
 
 bool Connection::in_transaction() const {
@@ -78,7 +82,8 @@ std::string Connection::describe() const {
     const char* port = PQport(conn_);
     if (db != nullptr && *db != '\0') where += std::string(" ") + db;
     if (host != nullptr && *host != '\0') {
-      where += std::string(" on ") + host + (port != nullptr && *port ? std::string(":") + port : "");
+      where +=
+          std::string(" on ") + host + (port != nullptr && *port ? std::string(":") + port : "");
     }
   }
   return where;
@@ -150,9 +155,9 @@ Result<PgResult> Connection::query_params(std::string_view sql, std::span<const 
 Result<PgResult> Connection::exec_prepared(const char* name, std::span<const Param> params,
                                            std::string_view doing, ResultFormat format) {
   ParamArrays arrays(params);
-  PgResult result(PQexecPrepared(conn_, name, static_cast<int>(params.size()),
-                                 arrays.values.data(), arrays.lengths.data(),
-                                 arrays.formats.data(), static_cast<int>(format)));
+  PgResult result(PQexecPrepared(conn_, name, static_cast<int>(params.size()), arrays.values.data(),
+                                 arrays.lengths.data(), arrays.formats.data(),
+                                 static_cast<int>(format)));
   return check(*this, std::move(result), doing);
 }
 

@@ -63,6 +63,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   PGconn* get() const { return conn_; }
+  Result<void> prepare(std::span<const StatementSpec> statements);
   // The server closed the connection or the network failed: only a new connection helps.
   bool broken() const { return conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD; }
   // Inside a transaction block (or a failed one) rather than idle.

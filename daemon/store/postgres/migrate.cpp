@@ -14,8 +14,7 @@ constexpr const char* migration_lock_sql = "SELECT pg_advisory_xact_lock(3219965
 Result<std::int64_t> step(Connection& connection, std::span<const Migration> migrations) {
   const auto latest = static_cast<std::int64_t>(migrations.size());
   // Migrations may rewrite large tables: no statement timeout for them.
-  if (auto set = connection.exec("SET LOCAL statement_timeout = 0", "starting a migration");
-      !set) {
+  if (auto set = connection.exec("SET LOCAL statement_timeout = 0", "starting a migration"); !set) {
     return set.error();
   }
   if (auto locked = connection.exec(migration_lock_sql, "waiting for the migration lock");
@@ -47,22 +46,24 @@ Result<std::int64_t> step(Connection& connection, std::span<const Migration> mig
     if (!read) return read.error();
     version = get_int64(read->get(), 0, 0);
   } else if (relations != 0) {
-    return Error{"", connection.describe() + ": the schema already has tables but no " + schema_version_table +
-                    " table, so it is not a relance database; point store.postgres.url at a new "
-                    "database or schema"};
+    return Error{"",
+                 connection.describe() + ": the schema already has tables but no " +
+                     schema_version_table +
+                     " table, so it is not a relance database; point store.postgres.url at a new "
+                     "database or schema"};
   } else {
-    auto created = connection.exec(
-        std::string("CREATE TABLE ") + schema_version_table +
-            " (version integer PRIMARY KEY, name text NOT NULL, "
-            "applied_at timestamptz NOT NULL DEFAULT now())",
-        "creating the schema version table");
+    auto created = connection.exec(std::string("CREATE TABLE ") + schema_version_table +
+                                       " (version integer PRIMARY KEY, name text NOT NULL, "
+                                       "applied_at timestamptz NOT NULL DEFAULT now())",
+                                   "creating the schema version table");
     if (!created) return created.error();
   }
   if (version > latest) {
-    return Error{"", connection.describe() + ": schema version " +
-                    std::to_string(version) + ", newer than the " + std::to_string(latest) +
-                    " this relanced knows; run a relanced at least as new as the one that last "
-                    "wrote it"};
+    return Error{"",
+                 connection.describe() + ": schema version " + std::to_string(version) +
+                     ", newer than the " + std::to_string(latest) +
+                     " this relanced knows; run a relanced at least as new as the one that last "
+                     "wrote it"};
   }
   if (version == latest) return version;
   const Migration& next = migrations[static_cast<std::size_t>(version)];

@@ -1,0 +1,646 @@
+#include "store/postgres/postgres_store.hpp"
+
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <utility>
+
+#include "store/migrations.hpp"
+#include "store/postgres/connection.hpp"
+#include "store/postgres/migrate.hpp"
+
+namespace relance::store {
+
+namespace {
+
+using postgres::Connection;
+using postgres::ConnectOptions;
+using postgres::Param;
+using postgres::PgResult;
+using postgres::ResultFormat;
+using postgres::StatementSpec;
+
+// Deferred statements (state, alerts, offsets) are sent at the latest when this many wait, so
+// that a huge transaction does not hold them all in memory.
+constexpr std::size_t pending_statements_max = 4096;
+
+// Exact both ways for any date before the year 2255: interval * bigint multiplies a whole
+// number of microseconds below 2^53, and extract(epoch) is numeric from PostgreSQL 14 on.
+#define RELANCE_PG_FROM_US(p) "timestamptz 'epoch' + " p "::bigint * interval '1 microsecond'"
+#define RELANCE_PG_TO_US(c) "(extract(epoch FROM " c ") * 1000000)::bigint"
+
+constexpr int server_version_min = 140000;
+
+// Writer statements, prepared on the writer connection.
+constexpr const char* begin_name = "relance_begin";
+constexpr const char* commit_name = "relance_commit";
+constexpr const char* lock_journal_name = "relance_lock_journal";
+constexpr const char* append_name = "relance_append";
+constexpr const char* put_state_name = "relance_put_state";
+constexpr const char* raise_alert_name = "relance_raise_alert";
+constexpr const char* resolve_alert_name = "relance_resolve_alert";
+constexpr const char* put_source_offset_name = "relance_put_source_offset";
+
+const StatementSpec writer_statements[] = {
+    {begin_name, "BEGIN"},
+    {commit_name, "COMMIT"},
+    // Held until commit: other writers (other daemons) wait, readers do not. Taken before the
+    // append statement starts, so that its snapshot sees every journal row committed before.
+    {lock_journal_name, "LOCK TABLE journal IN EXCLUSIVE MODE"},
+    // A batch of events in one statement. The first occurrence of a key that is not in the
+    // journal yet is numbered max + 1, + 2... in batch order; the answer lists the positions
+    // (1-based) that were appended, every other one is a duplicate. ON CONFLICT only guards
+    // against a writer that ignores the lock: its rows then count as duplicates here.
+    {append_name,
+     "WITH batch AS ("
+     "  SELECT b.*, row_number() OVER (PARTITION BY b.source, b.id ORDER BY b.ord) AS copy"
+     "  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])"
+     "       WITH ORDINALITY AS b(source, id, type, received_us, json, ord)"
+     "), fresh AS MATERIALIZED ("
+     "  SELECT b.ord, b.source, b.id, b.type, b.received_us, b.json,"
+     "         (SELECT coalesce(max(sequence), 0) FROM journal)"
+     "           + row_number() OVER (ORDER BY b.ord) AS sequence"
+     "  FROM batch b"
+     "  WHERE b.copy = 1"
+     "    AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = b.source AND j.id = b.id)"
+     "), inserted AS ("
+     "  INSERT INTO journal (sequence, source, id, type, received_at, json)"
+     "  SELECT sequence, source, id, type, " RELANCE_PG_FROM_US(
+         "received_us") ", json"
+                        "  FROM fresh ORDER BY sequence"
+                        "  ON CONFLICT DO NOTHING RETURNING sequence"
+                        ") SELECT f.ord FROM fresh f JOIN inserted i USING (sequence) ORDER BY "
+                        "f.ord"},
+    {put_state_name,
+     "INSERT INTO state (kind, key, customer_id, blob, view_json) VALUES ($1, $2, $3, $4, $5) "
+     "ON CONFLICT (kind, key) DO UPDATE SET customer_id = excluded.customer_id, "
+     "blob = excluded.blob, view_json = excluded.view_json"},
+    // An open alert raised again keeps the time it was first raised; a resolved one opens
+    // again from now.
+    {raise_alert_name,
+     "INSERT INTO alerts (id, kind, severity, status, customer_id, json, raised_at, resolved_at) "
+     "VALUES ($1, $2, $3, 'open', $4, $5, " RELANCE_PG_FROM_US(
+         "$6") ", NULL) "
+               "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, severity = excluded.severity, "
+               "customer_id = excluded.customer_id, json = excluded.json, "
+               "raised_at = CASE WHEN alerts.status = 'open' THEN alerts.raised_at "
+               "ELSE excluded.raised_at END, status = 'open', resolved_at = NULL"},
+    {resolve_alert_name, "UPDATE alerts SET status = 'resolved', resolved_at = " RELANCE_PG_FROM_US(
+                             "$2") " "
+                                   "WHERE id = $1 AND status = 'open'"},
+    {put_source_offset_name,
+     "INSERT INTO source_offsets (source, \"partition\", \"offset\") VALUES ($1, $2, $3) "
+     "ON CONFLICT (source, \"partition\") DO UPDATE SET \"offset\" = excluded.\"offset\""},
+};
+
+// Reader statements, prepared on each reader connection.
+constexpr const char* ping_name = "relance_ping";
+constexpr const char* find_event_name = "relance_find_event";
+constexpr const char* journal_size_name = "relance_journal_size";
+constexpr const char* read_journal_name = "relance_read_journal";
+constexpr const char* state_blobs_name = "relance_state_blobs";
+constexpr const char* find_state_view_name = "relance_find_state_view";
+constexpr const char* customer_views_name = "relance_customer_views";
+constexpr const char* alerts_name = "relance_alerts";
+constexpr const char* alerts_by_status_name = "relance_alerts_by_status";
+constexpr const char* source_offsets_name = "relance_source_offsets";
+
+#define RELANCE_PG_ALERT_COLUMNS                                      \
+  "id, kind, severity, status, customer_id, json, " RELANCE_PG_TO_US( \
+      "raised_at") ", " RELANCE_PG_TO_US("resolved_at")
+
+const StatementSpec reader_statements[] = {
+    {ping_name, "SELECT 1"},
+    {find_event_name,
+     "SELECT sequence, type, " RELANCE_PG_TO_US("received_at") ", json FROM journal "
+                                                               "WHERE source = $1 AND id = $2"},
+    // Gap-free from 1, so the size is the last sequence: an index lookup, not a count.
+    {journal_size_name, "SELECT coalesce(max(sequence), 0) FROM journal"},
+    {read_journal_name, "SELECT sequence, source, id, type, " RELANCE_PG_TO_US(
+                            "received_at") ", json FROM journal "
+                                           "WHERE sequence > $1 ORDER BY sequence LIMIT $2"},
+    {state_blobs_name, "SELECT blob FROM state WHERE kind = $1 ORDER BY key"},
+    {find_state_view_name, "SELECT view_json FROM state WHERE kind = $1 AND key = $2"},
+    {customer_views_name,
+     "SELECT view_json FROM state WHERE kind = 'receivable' AND customer_id = $1 ORDER BY key"},
+    {alerts_name,
+     "SELECT " RELANCE_PG_ALERT_COLUMNS " FROM alerts WHERE id > $1 ORDER BY id LIMIT $2"},
+    {alerts_by_status_name, "SELECT " RELANCE_PG_ALERT_COLUMNS
+                            " FROM alerts WHERE status = $3 AND id > $1 ORDER BY id LIMIT $2"},
+    {source_offsets_name,
+     "SELECT \"partition\", \"offset\" FROM source_offsets WHERE source = $1 "
+     "ORDER BY \"partition\""},
+};
+
+const char* kind_name(StateKind kind) {
+  return kind == StateKind::receivable ? "receivable" : "customer";
+}
+
+const char* status_name(AlertStatus status) {
+  return status == AlertStatus::open ? "open" : "resolved";
+}
+
+std::int64_t micros(core::Timestamp at) { return at.time_since_epoch().count(); }
+
+core::Timestamp timestamp(std::int64_t us) {
+  return core::Timestamp(std::chrono::microseconds(us));
+}
+
+std::string text_at(const PGresult* result, int row, int column) {
+  return std::string(PQgetvalue(result, row, column),
+                     static_cast<std::size_t>(PQgetlength(result, row, column)));
+}
+
+// A PostgreSQL text[] literal: every element quoted, `"` and `\` escaped.
+void append_array_element(std::string& array, std::string_view value) {
+  array += array.size() == 1 ? "\"" : ",\"";
+  for (const char c : value) {
+    if (c == '"' || c == '\\') array += '\\';
+    array += c;
+  }
+  array += '"';
+}
+
+ConnectOptions connect_options(const PostgresOptions& options) {
+  return {options.url, options.connect_timeout, options.statement_timeout};
+}
+
+class PostgresStoreImpl;
+
+class PostgresTransactionImpl final : public PostgresTransaction {
+ public:
+  PostgresTransactionImpl(PostgresStoreImpl& store, Connection& db) : store_(store), db_(db) {}
+  ~PostgresTransactionImpl() override;
+  PostgresTransactionImpl(const PostgresTransactionImpl&) = delete;
+  PostgresTransactionImpl& operator=(const PostgresTransactionImpl&) = delete;
+
+  Result<AppendOutcome> append(const core::Event& event, core::Timestamp received_at) override {
+    auto outcomes = append_batch(std::span<const core::Event>(&event, 1), received_at);
+    if (!outcomes) return outcomes.error();
+    return outcomes->front();
+  }
+
+  Result<std::vector<AppendOutcome>> append_batch(std::span<const core::Event> events,
+                                                  core::Timestamp received_at) override {
+    if (auto usable = usable_(); !usable) return usable.error();
+    std::vector<AppendOutcome> outcomes(events.size(), AppendOutcome::duplicate);
+    if (events.empty()) return outcomes;
+    std::string sources = "{", ids = "{", types = "{", received = "{", jsons = "{";
+    std::size_t json_bytes = 0;
+    for (const core::Event& event : events) json_bytes += event.json.size() + 8;
+    jsons.reserve(json_bytes + 2);
+    const std::string received_us = std::to_string(micros(received_at));
+    for (const core::Event& event : events) {
+      append_array_element(sources, event.source);
+      append_array_element(ids, event.id);
+      append_array_element(types, core::event_type_name(event.type));
+      append_array_element(received, received_us);
+      append_array_element(jsons, event.json);
+    }
+    for (std::string* array : {&sources, &ids, &types, &received, &jsons}) *array += '}';
+    if (!journal_locked_) {
+      pending_.push_back({lock_journal_name, {}, "waiting for the journal lock"});
+    }
+    std::vector<Param> params;
+    params.reserve(5);
+    for (std::string* array : {&sources, &ids, &types, &received, &jsons}) {
+      params.push_back(Param{std::move(*array), Param::Format::text, false});
+    }
+    pending_.push_back(
+        {append_name, std::move(params), "appending " + std::to_string(events.size()) + " events"});
+    auto results = flush();
+    if (!results) return results.error();
+    journal_locked_ = true;
+    const PGresult* appended = results->back().get();
+    for (int row = 0; row < PQntuples(appended); ++row) {
+      const std::int64_t position = postgres::get_int64(appended, row, 0);
+      RELANCE_ASSERT(position >= 1 && static_cast<std::size_t>(position) <= events.size());
+      outcomes[static_cast<std::size_t>(position - 1)] = AppendOutcome::appended;
+    }
+    return outcomes;
+  }
+
+  Result<void> put_state(const StateRow& row) override {
+    return defer(
+        {put_state_name,
+         {Param::text(kind_name(row.kind)), Param::text(row.key), Param::text(row.customer_id),
+          Param::binary(row.blob), Param::text(row.view_json)},
+         "writing the state of " + row.key});
+  }
+
+  Result<void> raise_alert(const AlertRow& row) override {
+    return defer({raise_alert_name,
+                  {Param::text(row.id), Param::text(row.kind), Param::text(row.severity),
+                   Param::text(row.customer_id), Param::text(row.json),
+                   Param::integer(micros(row.raised_at))},
+                  "raising alert " + row.id});
+  }
+
+  Result<void> resolve_alert(std::string_view id, core::Timestamp at) override {
+    return defer({resolve_alert_name,
+                  {Param::text(id), Param::integer(micros(at))},
+                  "resolving alert " + std::string(id)});
+  }
+
+  Result<void> put_source_offset(const SourceOffset& offset) override {
+    return defer({put_source_offset_name,
+                  {Param::text(offset.source), Param::integer(offset.partition),
+                   Param::integer(offset.offset)},
+                  "storing the offset of " + offset.source + " partition " +
+                      std::to_string(offset.partition)});
+  }
+
+  Result<void> commit() override {
+    if (auto usable = usable_(); !usable) return usable.error();
+    pending_.push_back({commit_name, {}, "committing"});
+    auto results = flush();
+    if (!results) return results.error();
+    // COMMIT of a transaction the server had already aborted answers ROLLBACK, not an error.
+    const char* tag = PQcmdStatus(results->back().get());
+    if (std::strcmp(tag, "COMMIT") != 0) {
+      failed_ = true;
+      return Error{"", db_.describe() + ": the transaction was rolled back (" + tag +
+                           ") instead of committed"};
+    }
+    finish();
+    return {};
+  }
+
+ private:
+  Result<void> usable_() {
+    RELANCE_ASSERT(!finished_);
+    if (failed_) {
+      return Error{"", db_.describe() +
+                           ": an earlier statement of this transaction failed; it can only be "
+                           "rolled back"};
+    }
+    return {};
+  }
+
+  Result<void> defer(Connection::Pipelined statement) {
+    if (auto usable = usable_(); !usable) return usable.error();
+    pending_.push_back(std::move(statement));
+    if (pending_.size() >= pending_statements_max) {
+      auto sent = flush();
+      if (!sent) return sent.error();
+    }
+    return {};
+  }
+
+  // Sends what waits, in one pipeline; a failure fails the transaction.
+  Result<std::vector<PgResult>> flush() {
+    auto results = db_.exec_pipeline(pending_);
+    pending_.clear();
+    if (!results) failed_ = true;
+    return results;
+  }
+
+  void finish();
+
+  PostgresStoreImpl& store_;
+  Connection& db_;
+  std::vector<Connection::Pipelined> pending_;
+  bool journal_locked_ = false;
+  bool failed_ = false;
+  bool finished_ = false;
+};
+
+class PostgresStoreImpl final : public Store {
+ public:
+  PostgresStoreImpl(PostgresOptions options, Connection writer)
+      : options_(std::move(options)), description_(writer.describe()), writer_(std::move(writer)) {}
+  ~PostgresStoreImpl() override {
+    RELANCE_ASSERT(!transaction_open_ && "a transaction outlives its store");
+  }
+
+  Result<std::unique_ptr<Transaction>> begin() override {
+    RELANCE_ASSERT(!transaction_open_ && "one transaction at a time");
+    // BEGIN is one round trip, but it tells a dead connection (a server restart since the last
+    // batch) before any work is done, when opening a new one and retrying is still harmless.
+    Result<void> begun = start_transaction();
+    if (!begun && writer_.broken()) {
+      auto reopened = Connection::open(connect_options(options_), writer_statements);
+      if (!reopened) return reopened.error();
+      writer_ = std::move(*reopened);
+      begun = start_transaction();
+    }
+    if (!begun) return begun.error();
+    transaction_open_ = true;
+    return std::unique_ptr<Transaction>(std::make_unique<PostgresTransactionImpl>(*this, writer_));
+  }
+
+  Result<std::optional<StoredEvent>> find_event(std::string_view source,
+                                                std::string_view id) override {
+    const Param params[] = {Param::text(source), Param::text(id)};
+    return read<std::optional<StoredEvent>>(
+        find_event_name, params, "reading the journal",
+        [&](const PGresult* rows) -> Result<std::optional<StoredEvent>> {
+          if (PQntuples(rows) == 0) return std::optional<StoredEvent>();
+          StoredEvent stored;
+          stored.sequence = postgres::get_int64(rows, 0, 0);
+          stored.source = std::string(source);
+          stored.id = std::string(id);
+          stored.type = text_at(rows, 0, 1);
+          stored.received_at = timestamp(postgres::get_int64(rows, 0, 2));
+          stored.json = text_at(rows, 0, 3);
+          return std::optional<StoredEvent>(std::move(stored));
+        });
+  }
+
+  Result<std::int64_t> journal_size() override {
+    return read<std::int64_t>(journal_size_name, {}, "counting the journal",
+                              [](const PGresult* rows) -> Result<std::int64_t> {
+                                return postgres::get_int64(rows, 0, 0);
+                              });
+  }
+
+  Result<std::vector<StoredEvent>> read_journal(std::int64_t after, std::size_t limit) override {
+    const Param params[] = {Param::integer(after),
+                            Param::integer(static_cast<std::int64_t>(limit))};
+    return read<std::vector<StoredEvent>>(
+        read_journal_name, params, "reading the journal",
+        [](const PGresult* rows) -> Result<std::vector<StoredEvent>> {
+          std::vector<StoredEvent> events;
+          events.reserve(static_cast<std::size_t>(PQntuples(rows)));
+          for (int row = 0; row < PQntuples(rows); ++row) {
+            StoredEvent stored;
+            stored.sequence = postgres::get_int64(rows, row, 0);
+            stored.source = text_at(rows, row, 1);
+            stored.id = text_at(rows, row, 2);
+            stored.type = text_at(rows, row, 3);
+            stored.received_at = timestamp(postgres::get_int64(rows, row, 4));
+            stored.json = text_at(rows, row, 5);
+            events.push_back(std::move(stored));
+          }
+          return events;
+        });
+  }
+
+  Result<void> for_each_state(
+      StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) override {
+    auto lease = acquire_reader();
+    if (!lease) return lease.error();
+    bool visited_any = false;
+    Result<void> outcome = stream_state(*lease->connection, kind, visit, visited_any);
+    if (!outcome && lease->connection->broken() && !visited_any) {
+      if (auto reopened = reopen(*lease); !reopened) return reopened.error();
+      outcome = stream_state(*lease->connection, kind, visit, visited_any);
+    }
+    // A visitor that stopped early leaves rows unread on the connection: do not reuse it.
+    if (!outcome) lease->discard = true;
+    return outcome;
+  }
+
+  Result<std::optional<std::string>> find_state_view(StateKind kind,
+                                                     std::string_view key) override {
+    const Param params[] = {Param::text(kind_name(kind)), Param::text(key)};
+    return read<std::optional<std::string>>(
+        find_state_view_name, params, "reading a state view",
+        [](const PGresult* rows) -> Result<std::optional<std::string>> {
+          if (PQntuples(rows) == 0) return std::optional<std::string>();
+          return std::optional<std::string>(text_at(rows, 0, 0));
+        });
+  }
+
+  Result<std::vector<std::string>> customer_receivable_views(
+      std::string_view customer_id) override {
+    const Param params[] = {Param::text(customer_id)};
+    return read<std::vector<std::string>>(
+        customer_views_name, params, "reading a customer's receivables",
+        [](const PGresult* rows) -> Result<std::vector<std::string>> {
+          std::vector<std::string> views;
+          views.reserve(static_cast<std::size_t>(PQntuples(rows)));
+          for (int row = 0; row < PQntuples(rows); ++row) views.push_back(text_at(rows, row, 0));
+          return views;
+        });
+  }
+
+  Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,
+                                            std::string_view after_id, std::size_t limit) override {
+    std::vector<Param> params = {Param::text(after_id),
+                                 Param::integer(static_cast<std::int64_t>(limit))};
+    if (status) params.push_back(Param::text(status_name(*status)));
+    return read<std::vector<AlertRow>>(
+        status ? alerts_by_status_name : alerts_name, params, "listing alerts",
+        [](const PGresult* rows) -> Result<std::vector<AlertRow>> {
+          std::vector<AlertRow> alerts;
+          alerts.reserve(static_cast<std::size_t>(PQntuples(rows)));
+          for (int row = 0; row < PQntuples(rows); ++row) {
+            AlertRow alert;
+            alert.id = text_at(rows, row, 0);
+            alert.kind = text_at(rows, row, 1);
+            alert.severity = text_at(rows, row, 2);
+            alert.status =
+                text_at(rows, row, 3) == "open" ? AlertStatus::open : AlertStatus::resolved;
+            alert.customer_id = text_at(rows, row, 4);
+            alert.json = text_at(rows, row, 5);
+            alert.raised_at = timestamp(postgres::get_int64(rows, row, 6));
+            if (!PQgetisnull(rows, row, 7)) {
+              alert.resolved_at = timestamp(postgres::get_int64(rows, row, 7));
+            }
+            alerts.push_back(std::move(alert));
+          }
+          return alerts;
+        });
+  }
+
+  Result<std::vector<SourceOffset>> source_offsets(std::string_view source) override {
+    const Param params[] = {Param::text(source)};
+    return read<std::vector<SourceOffset>>(
+        source_offsets_name, params, "reading source offsets",
+        [&](const PGresult* rows) -> Result<std::vector<SourceOffset>> {
+          std::vector<SourceOffset> offsets;
+          for (int row = 0; row < PQntuples(rows); ++row) {
+            offsets.push_back({std::string(source),
+                               static_cast<std::int32_t>(postgres::get_int64(rows, row, 0)),
+                               postgres::get_int64(rows, row, 1)});
+          }
+          return offsets;
+        });
+  }
+
+  Result<void> ping() override {
+    auto pinged = read<bool>(ping_name, {}, "probing the database",
+                             [](const PGresult*) -> Result<bool> { return true; });
+    if (!pinged) return pinged.error();
+    return {};
+  }
+
+  void transaction_finished() { transaction_open_ = false; }
+
+  // After a failed transaction: a connection left inside a transaction or a pipeline is
+  // replaced at the next begin().
+  void rollback(Connection& db) {
+    if (db.broken()) return;
+    if (PQpipelineStatus(db.get()) != PQ_PIPELINE_OFF || !db.exec("ROLLBACK", "rolling back")) {
+      db = Connection();  // broken() from now on: begin() opens a new one
+    }
+  }
+
+ private:
+  Result<void> start_transaction() {
+    if (writer_.broken()) return Error{"", writer_.describe() + ": no connection"};
+    auto begun = writer_.exec_prepared(begin_name, {}, "starting a transaction");
+    if (!begun) return begun.error();
+    return {};
+  }
+
+  struct Lease;
+
+  // Runs a prepared reader statement; a broken connection is replaced and the statement run
+  // again once (a read has no effect, so repeating it is safe).
+  template <class T, class Decode>
+  Result<T> read(const char* name, std::span<const Param> params, std::string_view doing,
+                 Decode decode) {
+    auto lease = acquire_reader();
+    if (!lease) return lease.error();
+    auto rows = lease->connection->exec_prepared(name, params, doing);
+    if (!rows && lease->connection->broken()) {
+      if (auto reopened = reopen(*lease); !reopened) return reopened.error();
+      rows = lease->connection->exec_prepared(name, params, doing);
+    }
+    if (!rows) return rows.error();
+    return decode(rows->get());
+  }
+
+  Result<void> stream_state(Connection& db, StateKind kind,
+                            const std::function<Result<void>(std::string_view blob)>& visit,
+                            bool& visited_any) {
+    const char* kind_text = kind_name(kind);
+    const int format = static_cast<int>(ResultFormat::binary);  // bytea as raw bytes
+    // One row at a time: the whole table never sits in memory.
+    if (PQsendQueryPrepared(db.get(), state_blobs_name, 1, &kind_text, nullptr, nullptr, format) !=
+            1 ||
+        PQsetSingleRowMode(db.get()) != 1) {
+      return db.error("reading state");
+    }
+    Result<void> outcome;
+    while (true) {
+      PgResult row(PQgetResult(db.get()));
+      if (!row) break;
+      const ExecStatusType status = PQresultStatus(row.get());
+      if (status == PGRES_SINGLE_TUPLE) {
+        if (!outcome) continue;
+        visited_any = true;
+        outcome = visit(std::string_view(PQgetvalue(row.get(), 0, 0),
+                                         static_cast<std::size_t>(PQgetlength(row.get(), 0, 0))));
+        if (!outcome) return outcome;  // the caller discards the connection
+      } else if (status != PGRES_TUPLES_OK && outcome) {
+        outcome = db.error("reading state", row.get());
+      }
+    }
+    return outcome;
+  }
+
+  struct Lease {
+    PostgresStoreImpl* store;
+    std::unique_ptr<Connection> connection;
+    bool discard = false;
+    Lease(PostgresStoreImpl* s, std::unique_ptr<Connection> c)
+        : store(s), connection(std::move(c)) {}
+    Lease(Lease&& other) noexcept
+        : store(other.store), connection(std::move(other.connection)), discard(other.discard) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (connection) store->release_reader(std::move(connection), discard);
+    }
+  };
+
+  Result<void> reopen(Lease& lease) {
+    auto opened = Connection::open(connect_options(options_), reader_statements);
+    if (!opened) return opened.error();
+    *lease.connection = std::move(*opened);
+    return {};
+  }
+
+  Result<Lease> acquire_reader() {
+    std::unique_lock lock(readers_mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
+    while (idle_readers_.empty() && readers_open_ >= options_.reader_connections_max) {
+      if (readers_available_.wait_until(lock, deadline) == std::cv_status::timeout &&
+          idle_readers_.empty() && readers_open_ >= options_.reader_connections_max) {
+        return Error{"", description_ + ": all " + std::to_string(options_.reader_connections_max) +
+                             " reader connections stayed busy for " +
+                             std::to_string(options_.connect_timeout.count()) + " s"};
+      }
+    }
+    if (!idle_readers_.empty()) {
+      auto reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return Lease(this, std::move(reader));
+    }
+    ++readers_open_;
+    lock.unlock();  // connecting takes a round trip or more; other readers need not wait
+    auto opened = Connection::open(connect_options(options_), reader_statements);
+    if (!opened) {
+      lock.lock();
+      --readers_open_;
+      readers_available_.notify_one();
+      return opened.error();
+    }
+    return Lease(this, std::make_unique<Connection>(std::move(*opened)));
+  }
+
+  void release_reader(std::unique_ptr<Connection> reader, bool discard) {
+    {
+      std::lock_guard lock(readers_mutex_);
+      if (discard || reader->broken()) {
+        --readers_open_;
+      } else {
+        idle_readers_.push_back(std::move(reader));
+      }
+    }
+    readers_available_.notify_one();
+  }
+
+  const PostgresOptions options_;
+  const std::string description_;  // for messages: the database, host and port
+  // Write side: only the writer thread touches these.
+  Connection writer_;
+  bool transaction_open_ = false;
+  // Read side: a pool of connections, each used by one thread at a time.
+  std::mutex readers_mutex_;
+  std::condition_variable readers_available_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;
+  std::size_t readers_open_ = 0;
+};
+
+PostgresTransactionImpl::~PostgresTransactionImpl() {
+  if (!finished_) {
+    store_.rollback(db_);
+    finish();
+  }
+}
+
+void PostgresTransactionImpl::finish() {
+  finished_ = true;
+  store_.transaction_finished();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& options) {
+  if (options.url.empty()) {
+    return Error{"store.postgres.url", "is empty; give a libpq connection string or URI"};
+  }
+  if (options.reader_connections_max == 0) {
+    return Error{"reader_connections_max", "must be at least 1"};
+  }
+  auto writer = Connection::open(connect_options(options), {});
+  if (!writer) return writer.error();
+  if (PQserverVersion(writer->get()) < server_version_min) {
+    return Error{"store.postgres.url", writer->describe() + ": server version " +
+                                           std::to_string(PQserverVersion(writer->get())) +
+                                           " is too old; relanced needs PostgreSQL 14 or newer"};
+  }
+  if (auto migrated = postgres::migrate(*writer, postgres_migrations()); !migrated) {
+    return migrated.error();
+  }
+  // Prepared after migrating: the statements name the tables the migrations create.
+  if (auto prepared = writer->prepare(writer_statements); !prepared) return prepared.error();
+  return std::unique_ptr<Store>(std::make_unique<PostgresStoreImpl>(options, std::move(*writer)));
+}
+
+}  // namespace relance::store

@@ -1,0 +1,404 @@
+#include "store/postgres/postgres_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iterator>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "store/migrations.hpp"
+#include "store/postgres/connection.hpp"
+#include "store/postgres/migrate.hpp"
+#include "store_contract.hpp"
+#include "test_events.hpp"
+#include "tests/integration/servers/postgres_cluster.hpp"
+
+namespace relance::store::testing {
+namespace {
+
+using relance::testing::PostgresCluster;
+
+const core::Timestamp t0 = core::Timestamp(std::chrono::seconds(1'767'225'600));  // 2026-01-01
+
+// One cluster per test process, started on first use and stopped (by its watchdog, whatever
+// happens) when the process ends. A cluster that cannot start fails every test that needs it.
+PostgresCluster& cluster() {
+  static auto started = PostgresCluster::start();
+  if (!started) {
+    ADD_FAILURE() << "cannot start the PostgreSQL test cluster: " << started.error().to_string();
+  }
+  RELANCE_ASSERT(started.ok() && "the PostgreSQL test cluster did not start");
+  return **started;
+}
+
+// A fresh database in the shared cluster, dropped at the end.
+class Database {
+ public:
+  // `options` go to CREATE DATABASE (a collation, say).
+  explicit Database(std::string_view options = "") {
+    auto name = cluster().create_database("relance_test", options);
+    if (!name) ADD_FAILURE() << name.error().to_string();
+    RELANCE_ASSERT(name.ok());
+    name_ = *name;
+  }
+  ~Database() {
+    if (auto dropped = cluster().drop_database(name_); !dropped) {
+      ADD_FAILURE() << dropped.error().to_string();
+    }
+  }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& name() const { return name_; }
+  std::string url() const { return cluster().url(name_); }
+  Result<std::unique_ptr<Store>> open() const { return open_postgres_store({.url = url()}); }
+  std::string query(const std::string& sql) const {
+    auto value = cluster().query(name_, sql);
+    if (!value) ADD_FAILURE() << value.error().to_string();
+    return value ? *value : std::string();
+  }
+
+ private:
+  std::string name_;
+};
+
+class PostgresBackendDatabase final : public BackendDatabase {
+ public:
+  Result<std::unique_ptr<Store>> open() override { return database_.open(); }
+
+ private:
+  Database database_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContract,
+                         ::testing::Values(Backend{
+                             "Postgres",
+                             [] { return std::make_unique<PostgresBackendDatabase>(); }}),
+                         backend_name);
+
+template <class T>
+T expect_ok(Result<T> result) {
+  if (!result) ADD_FAILURE() << result.error().to_string();
+  RELANCE_ASSERT(result.ok());
+  return std::move(result).value();
+}
+
+void expect_ok(Result<void> result) {
+  if (!result) ADD_FAILURE() << result.error().to_string();
+  RELANCE_ASSERT(result.ok());
+}
+
+std::unique_ptr<Store> open_ok(const Database& database) { return expect_ok(database.open()); }
+
+PostgresTransaction& as_postgres(std::unique_ptr<Transaction>& transaction) {
+  auto* postgres = dynamic_cast<PostgresTransaction*>(transaction.get());
+  RELANCE_ASSERT(postgres != nullptr);
+  return *postgres;
+}
+
+TEST(PostgresStore, new_database_records_every_embedded_migration) {
+  Database database;
+  auto store = open_ok(database);
+  const std::string versions = database.query(
+      "SELECT string_agg(version::text || ':' || name, ',' ORDER BY version) FROM "
+      "relance_schema_version");
+  std::string expected;
+  for (const Migration& migration : postgres_migrations()) {
+    expected += (expected.empty() ? "" : ",") + std::to_string(migration.version) + ":" +
+                std::string(migration.name);
+  }
+  EXPECT_EQ(versions, expected);
+  EXPECT_EQ(database.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND "
+                           "tablename IN ('journal', 'state', 'alerts', 'source_offsets')"),
+            "4");
+}
+
+TEST(PostgresStore, reopening_a_current_database_applies_nothing) {
+  Database database;
+  { auto store = open_ok(database); }
+  const std::string applied_at =
+      database.query("SELECT max(applied_at)::text FROM relance_schema_version");
+  auto store = open_ok(database);
+  EXPECT_EQ(database.query("SELECT max(applied_at)::text FROM relance_schema_version"), applied_at);
+}
+
+TEST(PostgresStore, daemons_starting_at_once_migrate_once) {
+  Database database;
+  std::vector<std::future<Result<std::unique_ptr<Store>>>> opening;
+  for (int i = 0; i < 6; ++i) {
+    opening.push_back(std::async(std::launch::async, [&database] { return database.open(); }));
+  }
+  for (auto& store : opening) {
+    auto opened = store.get();
+    EXPECT_TRUE(opened) << opened.error().to_string();
+  }
+  EXPECT_EQ(database.query("SELECT count(*) FROM relance_schema_version"),
+            std::to_string(postgres_migrations().size()));
+}
+
+TEST(PostgresStore, database_written_by_a_newer_relanced_is_refused) {
+  Database database;
+  { auto store = open_ok(database); }
+  database.query("INSERT INTO relance_schema_version (version, name) VALUES (999, '0999_future')");
+  auto store = database.open();
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("schema version 999, newer than the"), std::string::npos)
+      << store.error().to_string();
+}
+
+TEST(PostgresStore, database_of_another_application_is_refused_and_left_alone) {
+  Database database;
+  database.query("CREATE TABLE customers (id integer)");
+  auto store = database.open();
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("not a relance database"), std::string::npos)
+      << store.error().to_string();
+  EXPECT_EQ(database.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "1");
+}
+
+TEST(PostgresStore, failing_migration_is_rolled_back_whole_and_names_itself) {
+  Database database;
+  auto connection = expect_ok(postgres::Connection::open({.url = database.url()}, {}));
+  const Migration migrations[] = {
+      {1, "0001_a", "CREATE TABLE a (x integer);"},
+      {2, "0002_broken", "CREATE TABLE half (x integer); CREATE TABLE broken (;"},
+      {3, "0003_c", "CREATE TABLE c (x integer);"},
+  };
+  auto reached = postgres::migrate(connection, migrations);
+  ASSERT_FALSE(reached);
+  EXPECT_NE(reached.error().message.find("0002_broken"), std::string::npos)
+      << reached.error().to_string();
+  EXPECT_NE(reached.error().message.find("syntax error"), std::string::npos)
+      << "libpq's message is kept: " << reached.error().to_string();
+  EXPECT_EQ(database.query("SELECT max(version) FROM relance_schema_version"), "1");
+  EXPECT_EQ(database.query("SELECT count(*) FROM pg_tables WHERE tablename IN ('half', 'c')"), "0");
+}
+
+TEST(PostgresStore, unreachable_server_is_an_error_naming_the_url_key_with_libpq_message) {
+  // A port nobody listens on: the cluster's own, after it moved on is not guaranteed, so use
+  // port 1 (privileged, never a PostgreSQL server in a test machine).
+  auto store = open_postgres_store(
+      {.url = "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2&sslmode=disable"});
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().field, "store.postgres.url");
+  EXPECT_NE(store.error().message.find("Connection refused"), std::string::npos)
+      << store.error().to_string();
+}
+
+TEST(PostgresStore, append_batch_gives_per_event_outcomes_in_one_statement) {
+  Database database;
+  auto store = open_ok(database);
+  {
+    auto transaction = expect_ok(store->begin());
+    (void)expect_ok(transaction->append(make_event("erp", "old"), t0));
+    expect_ok(transaction->commit());
+  }
+  const std::vector<core::Event> batch = {make_event("erp", "a"), make_event("erp", "old"),
+                                          make_event("erp", "b"), make_event("erp", "a", 400),
+                                          make_event("bank", "a")};
+  auto transaction = expect_ok(store->begin());
+  const auto outcomes = expect_ok(as_postgres(transaction).append_batch(batch, t0));
+  using enum AppendOutcome;
+  EXPECT_EQ(outcomes,
+            (std::vector<AppendOutcome>{appended, duplicate, appended, duplicate, appended}));
+  // A later single append in the same transaction sees the batch.
+  EXPECT_EQ(expect_ok(transaction->append(make_event("erp", "b"), t0)), duplicate);
+  expect_ok(transaction->commit());
+  EXPECT_EQ(expect_ok(store->find_event("erp", "a"))->sequence, 2);
+  EXPECT_EQ(expect_ok(store->find_event("erp", "a"))->json, batch[0].json);
+  EXPECT_EQ(expect_ok(store->find_event("erp", "b"))->sequence, 3);
+  EXPECT_EQ(expect_ok(store->find_event("bank", "a"))->sequence, 4);
+  EXPECT_EQ(expect_ok(store->journal_size()), 4);
+}
+
+TEST(PostgresStore, two_daemons_writing_at_once_keep_the_journal_gap_free_and_complete) {
+  Database database;
+  constexpr int batches = 40;
+  constexpr int events_per_batch = 25;
+  auto write = [&](const std::string& source) -> Result<void> {
+    auto store = database.open();
+    if (!store) return store.error();
+    for (int b = 0; b < batches; ++b) {
+      auto transaction = (*store)->begin();
+      if (!transaction) return transaction.error();
+      std::vector<core::Event> events;
+      for (int e = 0; e < events_per_batch; ++e) {
+        // Both daemons also send some of the same keys: each is appended once in all.
+        const std::string id = e % 5 == 0
+                                   ? "shared-" + std::to_string(b) + "-" + std::to_string(e)
+                                   : source + "-" + std::to_string(b) + "-" + std::to_string(e);
+        events.push_back(make_event("erp", id));
+      }
+      auto outcomes = as_postgres(*transaction).append_batch(events, t0);
+      if (!outcomes) return outcomes.error();
+      if (auto committed = (*transaction)->commit(); !committed) return committed.error();
+    }
+    return {};
+  };
+  auto first = std::async(std::launch::async, write, "d1");
+  auto second = std::async(std::launch::async, write, "d2");
+  expect_ok(first.get());
+  expect_ok(second.get());
+
+  constexpr int shared = batches * events_per_batch / 5;
+  constexpr int expected = 2 * batches * events_per_batch - shared;
+  auto store = open_ok(database);
+  EXPECT_EQ(expect_ok(store->journal_size()), expected);
+  const auto journal = expect_ok(store->read_journal(0, 100000));
+  ASSERT_EQ(journal.size(), static_cast<std::size_t>(expected));
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < journal.size(); ++i) {
+    EXPECT_EQ(journal[i].sequence, static_cast<std::int64_t>(i) + 1);
+    ids.insert(journal[i].id);
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(expected));
+}
+
+TEST(PostgresStore, reader_retries_once_on_a_connection_the_server_closed) {
+  Database database;
+  auto store = open_ok(database);
+  {
+    auto transaction = expect_ok(store->begin());
+    (void)expect_ok(transaction->append(make_event("erp", "1"), t0));
+    expect_ok(transaction->commit());
+  }
+  ASSERT_TRUE(store->find_event("erp", "1"));  // a reader connection now sits in the pool
+  EXPECT_GE(expect_ok(cluster().terminate_connections(database.name())), 2);
+  EXPECT_TRUE(expect_ok(store->find_event("erp", "1")).has_value());
+  expect_ok(store->ping());
+}
+
+TEST(PostgresStore, writer_reconnects_at_begin_after_its_connection_was_closed) {
+  Database database;
+  auto store = open_ok(database);
+  ASSERT_GE(expect_ok(cluster().terminate_connections(database.name())), 1);
+  auto transaction = expect_ok(store->begin());
+  EXPECT_EQ(expect_ok(transaction->append(make_event("erp", "1"), t0)), AppendOutcome::appended);
+  expect_ok(transaction->commit());
+  EXPECT_EQ(expect_ok(store->journal_size()), 1);
+}
+
+TEST(PostgresStore, transaction_cut_midway_reports_libpq_message_and_the_next_one_works) {
+  Database database;
+  auto store = open_ok(database);
+  {
+    auto transaction = expect_ok(store->begin());
+    (void)expect_ok(transaction->append(make_event("erp", "before"), t0));
+    ASSERT_GE(expect_ok(cluster().terminate_connections(database.name())), 1);
+    auto appended = transaction->append(make_event("erp", "lost"), t0);
+    ASSERT_FALSE(appended);
+    EXPECT_NE(appended.error().message.find("terminat"), std::string::npos)
+        << appended.error().to_string();
+    EXPECT_NE(appended.error().message.find("PostgreSQL database " + database.name()),
+              std::string::npos)
+        << appended.error().to_string();
+    auto committed = transaction->commit();
+    EXPECT_FALSE(committed);
+  }
+  auto transaction = expect_ok(store->begin());
+  EXPECT_EQ(expect_ok(transaction->append(make_event("erp", "after"), t0)),
+            AppendOutcome::appended);
+  expect_ok(transaction->commit());
+  EXPECT_FALSE(expect_ok(store->find_event("erp", "before")).has_value());
+  EXPECT_FALSE(expect_ok(store->find_event("erp", "lost")).has_value());
+  EXPECT_EQ(expect_ok(store->find_event("erp", "after"))->sequence, 1);
+}
+
+TEST(PostgresStore, failed_statement_fails_the_commit_instead_of_committing_half) {
+  Database database;
+  auto store = open_ok(database);
+  // Make put_state fail on the server (a trigger refusing one key), to see a deferred error.
+  database.query(
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.key = 'bad' THEN RAISE EXCEPTION 'refused by test trigger'; END IF; "
+      "RETURN NEW; END $$");
+  database.query(
+      "CREATE TRIGGER refuse BEFORE INSERT ON state FOR EACH ROW EXECUTE FUNCTION refuse()");
+  auto transaction = expect_ok(store->begin());
+  (void)expect_ok(transaction->append(make_event("erp", "1"), t0));
+  expect_ok(transaction->put_state({StateKind::receivable, "good", "C-1", "g", "{}"}));
+  // Deferred: put_state answers when its statement reaches the server, at the latest at commit.
+  (void)transaction->put_state({StateKind::receivable, "bad", "C-1", "b", "{}"});
+  auto committed = transaction->commit();
+  ASSERT_FALSE(committed);
+  EXPECT_NE(committed.error().message.find("refused by test trigger"), std::string::npos)
+      << committed.error().to_string();
+  transaction.reset();
+  EXPECT_EQ(expect_ok(store->journal_size()), 0);
+  EXPECT_FALSE(expect_ok(store->find_state_view(StateKind::receivable, "good")).has_value());
+}
+
+TEST(PostgresStore, server_restart_fails_ping_then_store_recovers_without_reopening) {
+  Database database;
+  auto store = open_ok(database);
+  expect_ok(store->ping());
+  ASSERT_TRUE(cluster().stop_server());
+  auto down = store->ping();
+  EXPECT_FALSE(down);
+  if (!down) {
+    EXPECT_NE(down.error().message.find("PostgreSQL database"), std::string::npos)
+        << down.error().to_string();
+  }
+  EXPECT_FALSE(store->begin());
+  auto restarted = cluster().start_server();
+  ASSERT_TRUE(restarted) << restarted.error().to_string();
+  expect_ok(store->ping());
+  auto transaction = expect_ok(store->begin());
+  (void)expect_ok(transaction->append(make_event("erp", "1"), t0));
+  expect_ok(transaction->commit());
+  EXPECT_EQ(expect_ok(store->journal_size()), 1);
+}
+
+TEST(PostgresStore, keys_sort_in_byte_order_whatever_the_database_collation) {
+  // In en-US order "_x" < "a" < "A" < "b" < "B"; SQLite and the contract expect bytes.
+  Database database("TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'");
+  ASSERT_EQ(database.query("SELECT 'a' < 'B'"), "t") << "the database should not sort bytes";
+  auto store = open_ok(database);
+  auto transaction = expect_ok(store->begin());
+  for (const char* key : {"b", "B", "a", "_x", "A"}) {
+    expect_ok(transaction->put_state({StateKind::receivable, key, "C-1", key, "{}"}));
+  }
+  expect_ok(transaction->commit());
+  std::string order;
+  expect_ok(store->for_each_state(StateKind::receivable, [&](std::string_view blob) {
+    order += blob;
+    return Result<void>();
+  }));
+  EXPECT_EQ(order, "AB_xab");
+  auto views = expect_ok(store->customer_receivable_views("C-1"));
+  EXPECT_EQ(views.size(), 5u);
+}
+
+TEST(PostgresMigrations, embedded_migrations_are_the_files_under_schemas_in_order) {
+  const std::filesystem::path dir =
+      std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/postgres";
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".sql") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  const auto migrations = postgres_migrations();
+  ASSERT_EQ(migrations.size(), files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i) + 1);
+    EXPECT_EQ(migrations[i].name, files[i].stem().string());
+    std::ifstream in(files[i], std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(migrations[i].sql, text) << files[i];
+  }
+}
+
+TEST(PostgresMigrations, both_backends_have_the_same_migrations) {
+  const auto sqlite = sqlite_migrations();
+  const auto postgres = postgres_migrations();
+  ASSERT_EQ(sqlite.size(), postgres.size());
+  for (std::size_t i = 0; i < sqlite.size(); ++i) EXPECT_EQ(sqlite[i].name, postgres[i].name);
+}
+
+}  // namespace
+}  // namespace relance::store::testing

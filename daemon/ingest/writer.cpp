@@ -14,7 +14,7 @@ namespace {
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct Request {
-  std::vector<core::Event> events;
+  WriteRequest work;
   std::function<void(WriteOutcome)> done;
   SteadyTime queued_at;
 };
@@ -29,10 +29,11 @@ std::vector<double> batch_events_buckets() {
 
 struct Writer::Impl {
   Impl(store::Store& store_in, WriterLimits limits_in, metrics::Registry& registry,
-       const core::Clock* clock_in)
+       const core::Clock* clock_in, Applier* applier_in)
       : store(store_in),
         limits(limits_in),
         clock(clock_in ? *clock_in : system_clock),
+        applier(applier_in),
         batch_events(registry.histogram("relance_writer_batch_events",
                                         "Events written per writer transaction.",
                                         batch_events_buckets())),
@@ -50,16 +51,21 @@ struct Writer::Impl {
                                   {{"outcome", "appended"}})),
         duplicates(registry.counter("relance_writer_events_total",
                                     "Events committed by the writer, by outcome.",
-                                    {{"outcome", "duplicate"}})) {}
+                                    {{"outcome", "duplicate"}})),
+        advances(registry.counter("relance_writer_advances_total",
+                                  "Transactions of time-only transitions committed by the "
+                                  "writer.")) {}
 
   void run();
   void take_batch(std::vector<Request>& batch);
   void write_batch(std::vector<Request>& batch);
+  void advance_if_due();
 
   store::Store& store;
   const WriterLimits limits;
   const core::SystemClock system_clock;
   const core::Clock& clock;
+  Applier* const applier;
 
   metrics::Histogram& batch_events;
   metrics::Histogram& commit_seconds;
@@ -68,6 +74,7 @@ struct Writer::Impl {
   metrics::Counter& failures;
   metrics::Counter& appended;
   metrics::Counter& duplicates;
+  metrics::Counter& advances;
 
   mutable std::mutex mutex;
   std::condition_variable work_available;
@@ -80,9 +87,10 @@ struct Writer::Impl {
 };
 
 Writer::Writer(store::Store& store, WriterLimits limits, metrics::Registry& metrics,
-               const core::Clock* clock)
-    : impl_(std::make_unique<Impl>(store, limits, metrics, clock)) {
+               const core::Clock* clock, Applier* applier)
+    : impl_(std::make_unique<Impl>(store, limits, metrics, clock, applier)) {
   RELANCE_ASSERT(limits.batch_events_max >= 1);
+  RELANCE_ASSERT(limits.advance_interval.count() >= 1);
   RELANCE_ASSERT(limits.queue_events_max >= 1);
   RELANCE_ASSERT(limits.batch_delay_max.count() >= 0);
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
@@ -90,10 +98,10 @@ Writer::Writer(store::Store& store, WriterLimits limits, metrics::Registry& metr
 
 Writer::~Writer() { stop(); }
 
-Admission Writer::submit(std::vector<core::Event> events, std::function<void(WriteOutcome)> done) {
+Admission Writer::submit(WriteRequest request, std::function<void(WriteOutcome)> done) {
   RELANCE_ASSERT(done);
   Impl& impl = *impl_;
-  const std::size_t count = events.size();
+  const std::size_t count = request.events.size();
   bool wake = false;
   {
     std::lock_guard lock(impl.mutex);
@@ -107,7 +115,7 @@ Admission Writer::submit(std::vector<core::Event> events, std::function<void(Wri
     const std::size_t before = impl.queued_events;
     wake = impl.queue.empty() || (before < impl.limits.batch_events_max &&
                                   before + count >= impl.limits.batch_events_max);
-    impl.queue.push_back({std::move(events), std::move(done), std::chrono::steady_clock::now()});
+    impl.queue.push_back({std::move(request), std::move(done), std::chrono::steady_clock::now()});
     impl.queued_events += count;
     impl.queue_events.set(static_cast<double>(impl.queued_events));
   }
@@ -139,10 +147,20 @@ bool Writer::running() const {
 
 void Writer::Impl::run() {
   std::vector<Request> batch;
+  SteadyTime next_advance = std::chrono::steady_clock::now() + limits.advance_interval;
   while (true) {
     {
       std::unique_lock lock(mutex);
-      work_available.wait(lock, [&] { return !queue.empty() || state != State::running; });
+      const auto has_work = [&] { return !queue.empty() || state != State::running; };
+      if (applier == nullptr) {
+        work_available.wait(lock, has_work);
+      } else if (!work_available.wait_until(lock, next_advance, has_work)) {
+        // Idle for advance_interval: let time move the state on.
+        lock.unlock();
+        advance_if_due();
+        next_advance = std::chrono::steady_clock::now() + limits.advance_interval;
+        continue;
+      }
       if (queue.empty()) return;  // stopping, and everything queued is committed
       if (state == State::running && queued_events < limits.batch_events_max) {
         // Group commit: give concurrent submitters until the oldest request has waited
@@ -158,6 +176,30 @@ void Writer::Impl::run() {
     }
     write_batch(batch);
     batch.clear();
+    // Under steady load the writer is never idle; time still moves on.
+    if (applier != nullptr && std::chrono::steady_clock::now() >= next_advance) {
+      advance_if_due();
+      next_advance = std::chrono::steady_clock::now() + limits.advance_interval;
+    }
+  }
+}
+
+void Writer::Impl::advance_if_due() {
+  const core::Timestamp now = clock.now();
+  if (!applier->advance_due(now)) return;
+  const Result<void> written = [&]() -> Result<void> {
+    auto transaction = store.begin();
+    if (!transaction) return transaction.error();
+    if (auto advanced = applier->advance(**transaction, now); !advanced) return advanced;
+    if (auto flushed = applier->before_commit(**transaction); !flushed) return flushed;
+    return (*transaction)->commit();
+  }();
+  if (written) {
+    applier->committed();
+    advances.inc();
+  } else {
+    applier->rolled_back();
+    failures.inc();  // tried again at the next interval
   }
 }
 
@@ -166,7 +208,7 @@ void Writer::Impl::run() {
 void Writer::Impl::take_batch(std::vector<Request>& batch) {
   std::size_t events = 0;
   while (!queue.empty()) {
-    const std::size_t count = queue.front().events.size();
+    const std::size_t count = queue.front().work.events.size();
     if (!batch.empty() && events + count > limits.batch_events_max) break;
     events += count;
     batch.push_back(std::move(queue.front()));
@@ -178,25 +220,42 @@ void Writer::Impl::take_batch(std::vector<Request>& batch) {
 void Writer::Impl::write_batch(std::vector<Request>& batch) {
   const auto started = std::chrono::steady_clock::now();
   std::size_t events = 0;
-  for (const Request& request : batch) events += request.events.size();
+  for (const Request& request : batch) events += request.work.events.size();
   std::vector<std::vector<store::AppendOutcome>> outcomes(batch.size());
   // The transaction lives only inside this lambda: it is committed, or rolled back by its
-  // destructor, before any request is told anything. Later stages (apply to the receivable
-  // engine, state, outbox, source offsets) join this same transaction here.
+  // destructor, before any request is told anything. The applier's state and the sources'
+  // offsets join this same transaction.
   const Result<void> written = [&]() -> Result<void> {
     auto transaction = store.begin();
     if (!transaction) return transaction.error();
+    store::Transaction& tx = **transaction;
     const core::Timestamp received_at = clock.now();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      outcomes[i].reserve(batch[i].events.size());
-      for (const core::Event& event : batch[i].events) {
-        auto outcome = (*transaction)->append(event, received_at);
+      outcomes[i].reserve(batch[i].work.events.size());
+      for (const core::Event& event : batch[i].work.events) {
+        auto outcome = tx.append(event, received_at);
         if (!outcome) return outcome.error();
         outcomes[i].push_back(*outcome);
+        if (applier != nullptr && *outcome == store::AppendOutcome::appended) {
+          if (auto applied = applier->apply(tx, event, received_at); !applied) return applied;
+        }
+      }
+      for (const store::SourceOffset& offset : batch[i].work.offsets) {
+        if (auto stored = tx.put_source_offset(offset); !stored) return stored;
       }
     }
-    return (*transaction)->commit();
+    if (applier != nullptr) {
+      if (auto flushed = applier->before_commit(tx); !flushed) return flushed;
+    }
+    return tx.commit();
   }();
+  if (applier != nullptr) {
+    if (written) {
+      applier->committed();
+    } else {
+      applier->rolled_back();
+    }
+  }
 
   batch_events.observe(static_cast<double>(events));
   if (written) {

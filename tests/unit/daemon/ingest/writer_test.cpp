@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -342,6 +343,270 @@ TEST(Writer, duplicates_and_appends_are_counted_by_outcome) {
       << text;
   EXPECT_NE(text.find("relance_writer_events_total{outcome=\"duplicate\"} 2\n"), std::string::npos)
       << text;
+}
+
+// --- Source offsets and the applier hook ----------------------------------------------------
+
+class SettableClock final : public core::Clock {
+ public:
+  core::Timestamp now() const override {
+    std::lock_guard lock(mutex_);
+    return now_;
+  }
+  void set(core::Timestamp now) {
+    std::lock_guard lock(mutex_);
+    now_ = now;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  core::Timestamp now_ = core::Timestamp(std::chrono::seconds(1'767'225'600));
+};
+
+// Records what the writer tells it, and writes one state row per applied event at
+// before_commit (as the engine applier does), so that a test sees what reached the store.
+class RecordingApplier final : public Applier {
+ public:
+  Result<void> apply(store::Transaction&, const core::Event& event, core::Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("apply " + event.id);
+    pending_.push_back(event.id);
+    last_now_ = now;
+    if (fail_on_ == event.id) return Error{"", "cannot apply " + event.id};
+    return {};
+  }
+  bool advance_due(core::Timestamp now) const override {
+    std::lock_guard lock(mutex_);
+    return now > advanced_to_;
+  }
+  Result<void> advance(store::Transaction&, core::Timestamp now) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("advance");
+    advanced_to_ = now;
+    pending_.push_back("advanced");
+    return {};
+  }
+  Result<void> before_commit(store::Transaction& transaction) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("before_commit");
+    for (const auto& key : pending_) {
+      store::StateRow row{store::StateKind::receivable, key, "C-1", key, "{}"};
+      if (auto put = transaction.put_state(row); !put) return put;
+    }
+    return {};
+  }
+  void committed() override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("committed");
+    pending_.clear();
+  }
+  void rolled_back() override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("rolled_back");
+    pending_.clear();
+  }
+
+  void fail_on(std::string id) {
+    std::lock_guard lock(mutex_);
+    fail_on_ = std::move(id);
+  }
+  std::vector<std::string> calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  bool wait_for_call(const std::string& call, std::size_t count = 1) const {
+    const auto deadline = std::chrono::steady_clock::now() + wait_max;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex_);
+        if (static_cast<std::size_t>(std::count(calls_.begin(), calls_.end(), call)) >= count) {
+          return true;
+        }
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
+  core::Timestamp last_now() const {
+    std::lock_guard lock(mutex_);
+    return last_now_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> calls_;
+  std::vector<std::string> pending_;
+  std::string fail_on_;
+  core::Timestamp last_now_{};
+  core::Timestamp advanced_to_ = core::Timestamp(std::chrono::seconds(1'767'225'600));
+};
+
+std::vector<std::string> stored_keys(store::Store& store) {
+  std::vector<std::string> keys;
+  RELANCE_ASSERT(store
+                     .for_each_state(store::StateKind::receivable,
+                                     [&](std::string_view blob) -> Result<void> {
+                                       keys.emplace_back(blob);
+                                       return {};
+                                     })
+                     .ok());
+  return keys;
+}
+
+using Strings = std::vector<std::string>;
+
+TEST(Writer, offsets_of_a_request_are_stored_with_its_events) {
+  FakeStore store;
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(
+      writer.submit(WriteRequest(events("a", 2), {{"kafka:events", 0, 2}, {"kafka:events", 1, 7}}),
+                    outcomes.callback(1)),
+      Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  ASSERT_TRUE(outcomes.of(1));
+  EXPECT_EQ(*store.source_offsets("kafka:events"),
+            (std::vector<store::SourceOffset>{{"kafka:events", 0, 2}, {"kafka:events", 1, 7}}));
+  EXPECT_EQ(*store.journal_size(), 2);
+}
+
+TEST(Writer, later_request_of_a_batch_wins_for_the_same_partition) {
+  FakeStore store;
+  CommitGate gate;
+  store.set_commit_hook([&] { return gate.pass(); });
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("held", 1), outcomes.callback(0)), Admission::queued);
+  ASSERT_TRUE(gate.wait_entered(1));
+  ASSERT_EQ(writer.submit(WriteRequest(events("a", 1), {{"kafka:t", 0, 1}}), outcomes.callback(1)),
+            Admission::queued);
+  // Offsets with no events (all of a poll were dead-lettered) move on too.
+  ASSERT_EQ(writer.submit(WriteRequest({}, {{"kafka:t", 0, 5}}), outcomes.callback(2)),
+            Admission::queued);
+  gate.release();
+  ASSERT_TRUE(outcomes.wait_for_count(3));
+  EXPECT_EQ(store.committed_batch_sizes(), (std::vector<std::size_t>{1, 1}));
+  EXPECT_EQ(*store.source_offsets("kafka:t"),
+            (std::vector<store::SourceOffset>{{"kafka:t", 0, 5}}));
+}
+
+TEST(Writer, offsets_do_not_move_when_the_commit_fails) {
+  FakeStore store;
+  store.set_commit_hook([]() -> Result<void> { return Error{"", "disk full"}; });
+  metrics::Registry registry;
+  Writer writer(store, {}, registry);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(WriteRequest(events("a", 1), {{"kafka:t", 0, 1}}), outcomes.callback(1)),
+            Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  EXPECT_FALSE(outcomes.of(1));
+  EXPECT_TRUE(store.source_offsets("kafka:t")->empty());
+}
+
+TEST(Writer, applier_sees_each_appended_event_once_in_journal_order_and_never_a_duplicate) {
+  FakeStore store;
+  FixedClock clock;
+  RecordingApplier applier;
+  metrics::Registry registry;
+  Writer writer(store, {}, registry, &clock, &applier);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("a", 2), outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  auto again = events("a", 3);               // a0, a1 already journaled
+  again.push_back(make_event("erp", "a2"));  // repeated within the request
+  ASSERT_EQ(writer.submit(std::move(again), outcomes.callback(2)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(2));
+  writer.stop();
+
+  EXPECT_EQ(applier.calls(), (Strings{"apply a0", "apply a1", "before_commit", "committed",
+                                      "apply a2", "before_commit", "committed"}));
+  EXPECT_EQ(applier.last_now(), clock.now());  // the journal's received_at
+  EXPECT_EQ(stored_keys(store), (Strings{"a0", "a1", "a2"}));
+}
+
+TEST(Writer, failed_commit_tells_the_applier_to_drop_its_changes_and_stores_none) {
+  FakeStore store;
+  std::atomic<int> commit_number{0};
+  store.set_commit_hook([&]() -> Result<void> {
+    if (++commit_number == 1) return Error{"", "disk full"};
+    return {};
+  });
+  RecordingApplier applier;
+  metrics::Registry registry;
+  Writer writer(store, {}, registry, nullptr, &applier);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("a", 1), outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  EXPECT_FALSE(outcomes.of(1));
+  ASSERT_EQ(writer.submit(events("b", 1), outcomes.callback(2)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(2));
+  EXPECT_TRUE(outcomes.of(2));
+  writer.stop();
+  EXPECT_EQ(applier.calls(), (Strings{"apply a0", "before_commit", "rolled_back", "apply b0",
+                                      "before_commit", "committed"}));
+  EXPECT_EQ(stored_keys(store), Strings{"b0"});
+}
+
+TEST(Writer, applier_error_fails_the_whole_transaction) {
+  FakeStore store;
+  RecordingApplier applier;
+  applier.fail_on("a1");
+  metrics::Registry registry;
+  Writer writer(store, {}, registry, nullptr, &applier);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(WriteRequest(events("a", 3), {{"kafka:t", 0, 3}}), outcomes.callback(1)),
+            Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  ASSERT_FALSE(outcomes.of(1));
+  EXPECT_EQ(outcomes.of(1).error().message, "cannot apply a1");
+  writer.stop();
+  EXPECT_EQ(applier.calls(), (Strings{"apply a0", "apply a1", "rolled_back"}));
+  EXPECT_EQ(*store.journal_size(), 0);
+  EXPECT_TRUE(store.source_offsets("kafka:t")->empty());
+  EXPECT_TRUE(stored_keys(store).empty());
+  EXPECT_EQ(store.transactions_committed(), 0);
+}
+
+TEST(Writer, idle_writer_advances_in_its_own_transaction_only_when_due) {
+  FakeStore store;
+  SettableClock clock;
+  RecordingApplier applier;
+  metrics::Registry registry;
+  Writer writer(store, {.advance_interval = 2ms}, registry, &clock, &applier);
+  // Not due: the clock has not moved, so no transaction is opened however long it idles.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(store.transactions_begun(), 0);
+  EXPECT_TRUE(applier.calls().empty());
+
+  clock.set(clock.now() + std::chrono::hours(24));
+  ASSERT_TRUE(applier.wait_for_call("committed"));
+  writer.stop();
+  EXPECT_EQ(applier.calls(), (Strings{"advance", "before_commit", "committed"}));
+  EXPECT_EQ(store.transactions_committed(), 1);
+  EXPECT_EQ(stored_keys(store), Strings{"advanced"});
+  EXPECT_EQ(counter_value(registry, "relance_writer_advances_total"), 1u);
+}
+
+TEST(Writer, busy_writer_still_advances) {
+  FakeStore store;
+  SettableClock clock;
+  RecordingApplier applier;
+  metrics::Registry registry;
+  Writer writer(store, {.advance_interval = 1ms}, registry, &clock, &applier);
+  clock.set(clock.now() + std::chrono::hours(24));
+  Outcomes outcomes;
+  // Requests back to back: the writer may never wait idle for a whole interval.
+  for (int r = 0; r < 50; ++r) {
+    ASSERT_EQ(writer.submit(events("r" + std::to_string(r) + "-", 1), outcomes.callback(r)),
+              Admission::queued);
+    std::this_thread::sleep_for(200us);
+  }
+  ASSERT_TRUE(outcomes.wait_for_count(50));
+  ASSERT_TRUE(applier.wait_for_call("advance"));
+  writer.stop();
+  EXPECT_EQ(counter_value(registry, "relance_writer_advances_total"), 1u);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace relance::core::detail {
@@ -53,16 +56,37 @@ class Handler {
     stack.push_key(s);
     return true;
   }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_text_.append(s.data(), s.size());
+    return true;
+  }
   bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    number_text_.clear();
     stack.push_int64(i);
     return true;
   }
   bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    number_text_.clear();
     stack.push_uint64(u);
     return true;
   }
-  bool on_double(double d, json::string_view, json::error_code&) {
+  bool on_double(double d, json::string_view s, json::error_code& ec) {
+    // Boost 1.81 reads decimals to within an ulp, not exactly, so a kept number could drift
+    // each time the journal text is read and written again; from_chars rounds correctly, and
+    // Boost's serializer writes the shortest text that reads back to the same double.
+    number_text_.append(s.data(), s.size());
+    double exact = 0;
+    const auto [end, error] =
+        std::from_chars(number_text_.data(), number_text_.data() + number_text_.size(), exact);
+    const bool parsed = error == std::errc() && end == number_text_.data() + number_text_.size();
+    number_text_.clear();
+    if (parsed) d = exact;
+    // Beyond the double range Boost gives infinity, which it would write back as `Infinity`:
+    // not JSON, and the journal would keep a text no reader can parse.
+    if (!std::isfinite(d)) {
+      ec = json::error::exponent_overflow;
+      return false;
+    }
     stack.push_double(d);
     return true;
   }
@@ -81,6 +105,7 @@ class Handler {
 
  private:
   std::vector<std::size_t>& object_sizes_;
+  std::string number_text_;  // a number split across on_number_part calls
 };
 
 // Walks objects in the order the parser closed them (post-order) and compares sizes.
@@ -121,6 +146,10 @@ Result<json::value> parse_json_strict(std::string_view text, json::storage_ptr s
     if (ec == json::error::too_deep) {
       return Error{"", "the JSON of an event nests deeper than " + std::to_string(json_depth_max) +
                            " levels"};
+    }
+    if (ec == json::error::exponent_overflow) {
+      return Error{"", "the JSON has a number too large to hold (beyond 1.7e308) at byte " +
+                           std::to_string(used)};
     }
     return Error{"", "the text is not valid JSON (" + ec.message() + " at byte " +
                          std::to_string(used) + ")"};

@@ -781,6 +781,17 @@ TEST(JsonText, the_nesting_limit_is_the_same_alone_and_in_a_batch) {
   EXPECT_THAT(too_deep.error().message, HasSubstr("nests deeper than 32 levels"));
 }
 
+TEST(JsonText, numbers_beyond_a_double_are_refused) {
+  // Kept as they are, they would be written back as `Infinity`, which is not JSON.
+  for (std::string_view number : {"1e400", "-1e400", "1E99999"}) {
+    std::string text = with(full("invoice.issued"), "data.x_rate", 0);
+    text.replace(text.find("\"x_rate\":0") + 9, 1, number);
+    expect_refused(text, "", "number too large to hold");
+  }
+  Event tiny = parsed(with(full("invoice.issued"), "data.x_rate", raw("1e-400")));
+  EXPECT_TRUE(parse_event(tiny.json).ok()) << tiny.json;
+}
+
 TEST(JsonText, escaped_text_is_decoded) {
   std::string escaped = full("invoice.issued");
   escaped.replace(escaped.find(R"("number":"FA-2026-0042")"), 23, R"("number":"FA-\u00e9\/1")");

@@ -164,8 +164,11 @@ Result<AnnualRate> parse_percent(std::string_view text) {
     }
   }
   for (int i = decimals; i < 4; ++i) fraction *= 10;
-  if (whole > 100) return Error{"", "'" + std::string(text) + "' is above 100 %"};
-  return AnnualRate{whole * percent_millionths + fraction};
+  const std::int64_t millionths = whole * percent_millionths + fraction;
+  if (millionths > 100 * percent_millionths) {
+    return Error{"", "'" + std::string(text) + "' is above 100 %"};
+  }
+  return AnnualRate{millionths};
 }
 
 std::string format_percent(AnnualRate rate) {

@@ -116,14 +116,15 @@ Result<Timestamp> next_send_instant(Timestamp instant, const TimeZone& zone,
     for (int m = 0; m < minutes_per_day; ++m) {
       if (!mask.test(static_cast<std::size_t>(m))) continue;
       if (m > 0 && mask.test(static_cast<std::size_t>(m - 1))) continue;
-      const local_time<minutes> local_start{local_day.time_since_epoch() + minutes(m)};
-      // earliest: the first occurrence of a repeated time; a skipped time maps to the instant
-      // the clocks jump.
-      const auto start = zone.zone().to_sys(
-          date::local_time<minutes>{local_start.time_since_epoch()}, date::choose::earliest);
-      const Timestamp candidate = time_point_cast<microseconds>(start);
-      if (candidate >= instant && is_send_allowed(candidate, zone, window, calendar)) {
-        return candidate;
+      const date::local_time<minutes> local_start{local_day.time_since_epoch() + minutes(m)};
+      // A repeated time (autumn) is tried at its first occurrence, then at its second when the
+      // first has passed; a skipped time (spring) maps to the instant the clocks jump.
+      for (const date::choose choice : {date::choose::earliest, date::choose::latest}) {
+        const Timestamp candidate =
+            time_point_cast<microseconds>(zone.zone().to_sys(local_start, choice));
+        if (candidate >= instant && is_send_allowed(candidate, zone, window, calendar)) {
+          return candidate;
+        }
       }
     }
   }

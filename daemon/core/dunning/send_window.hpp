@@ -60,8 +60,8 @@ bool is_send_allowed(Timestamp instant, const TimeZone& zone, const SendWindow& 
 
 // The first instant at or after `instant` when a message may go out. Across a DST change the
 // window is read in local wall-clock time: a window opening inside a skipped hour opens when
-// the clocks jump; a repeated hour opens at its first occurrence. Errors: an unknown zone, a
-// window that never opens (no day, no hours) within a year.
+// the clocks jump; a repeated hour opens at its first occurrence, or at its second when called in
+// between. Errors: an unknown zone, a window that never opens (no day, no hours) within a year.
 Result<Timestamp> next_send_instant(Timestamp instant, std::string_view iana_zone,
                                     const SendWindow& window, const BusinessCalendar& calendar);
 Result<Timestamp> next_send_instant(Timestamp instant, const TimeZone& zone,

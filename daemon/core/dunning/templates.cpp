@@ -185,6 +185,35 @@ std::string single_line(std::string text) {
 
 mustache::data text_value(const std::string& text) { return mustache::data(text); }
 
+// kainjow's default escape writes ' as &apos;, which HTML 4 does not define and some mail
+// clients show as is; &#39; is understood everywhere.
+std::string escape_html(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<Language> language_from_code(std::string_view code) {
@@ -508,7 +537,8 @@ Result<RenderedMessage> TemplateSet::render(std::string_view name,
     text.set_custom_escape(verbatim);
     message.text = text.render(root);
     if (parts.html) {
-      mustache::mustache html{*parts.html};  // default escape: & < > " '
+      mustache::mustache html{*parts.html};
+      html.set_custom_escape(escape_html);
       message.html = html.render(root);
     }
   } catch (const std::exception& error) {

@@ -5,6 +5,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <cmath>
 #include <exception>
 #include <new>
 
@@ -260,6 +261,19 @@ class Reader {
     if (value->is_uint64()) {
       fail(key, "is larger than the largest version (2^63 - 1)");
       return std::nullopt;
+    }
+    // JSON has one number type: 3.0 is the integer 3, as JSON Schema's "integer" reads it.
+    if (const auto* number = value->if_double();
+        number != nullptr && std::trunc(*number) == *number) {
+      if (*number < 0) {
+        fail(key, "must be an integer >= 0");
+        return std::nullopt;
+      }
+      if (*number >= 9223372036854775808.0) {
+        fail(key, "is larger than the largest version (2^63 - 1)");
+        return std::nullopt;
+      }
+      return static_cast<std::int64_t>(*number);
     }
     fail(key, "must be an integer >= 0, not " + std::string(detail::json_kind_name(*value)));
     return std::nullopt;

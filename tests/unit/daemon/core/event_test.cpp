@@ -536,6 +536,15 @@ TEST(EventRules, customer_contact_fields_are_checked) {
 
 TEST(EventRules, versions_are_non_negative_integers) {
   expect_refused(with(full("invoice.issued"), "data.version", -1), "data.version", ">= 0");
+  expect_refused(with(full("invoice.issued"), "data.version", 3.5), "data.version",
+                 "not a JSON number");
+  expect_refused(with(full("invoice.issued"), "data.version", -2.0), "data.version", ">= 0");
+  expect_refused(with(full("invoice.issued"), "data.version", 1e19), "data.version",
+                 "larger than the largest version");
+  // JSON has one number type: 3.0 is the integer 3 (and JSON Schema reads it so too).
+  EXPECT_EQ(
+      std::get<InvoiceData>(parsed(with(full("invoice.issued"), "data.version", 3.0)).data).version,
+      3);
   expect_refused(with(full("invoice.issued"), "data.version", "3"), "data.version",
                  "not a JSON string");
   expect_refused(with(full("invoice.issued"), "data.version", raw("9223372036854775808")),

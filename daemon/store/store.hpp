@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,19 @@ class Transaction {
   virtual ~Transaction() = default;
   // Appends the event unless (source, id) is already in the journal.
   virtual Result<AppendOutcome> append(const core::Event& event, core::Timestamp received_at) = 0;
+  // As append() on each event in order (a key repeated within `events` is a duplicate after its
+  // first occurrence). A backend with a round trip per statement sends them all at once.
+  virtual Result<std::vector<AppendOutcome>> append_batch(std::span<const core::Event> events,
+                                                          core::Timestamp received_at) {
+    std::vector<AppendOutcome> outcomes;
+    outcomes.reserve(events.size());
+    for (const core::Event& event : events) {
+      auto outcome = append(event, received_at);
+      if (!outcome) return outcome.error();
+      outcomes.push_back(*outcome);
+    }
+    return outcomes;
+  }
   // Inserts or replaces the row of (kind, key).
   virtual Result<void> put_state(const StateRow& row) = 0;
   // Opens the alert, or updates its content if already there; a resolved alert raised again is

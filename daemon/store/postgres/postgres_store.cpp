@@ -167,7 +167,7 @@ ConnectOptions connect_options(const PostgresOptions& options) {
 
 class PostgresStoreImpl;
 
-class PostgresTransactionImpl final : public PostgresTransaction {
+class PostgresTransactionImpl final : public Transaction {
  public:
   PostgresTransactionImpl(PostgresStoreImpl& store, Connection& db) : store_(store), db_(db) {}
   ~PostgresTransactionImpl() override;

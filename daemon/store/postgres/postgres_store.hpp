@@ -3,14 +3,12 @@
 // (the writer thread's), a small pool of reader connections. Writes of a transaction travel in
 // libpq pipelines: a batch of events is one multi-row statement, state and alert rows are sent
 // together with the next statement that needs an answer, so a transaction costs a few round
-// trips whatever its size.
+// trips whatever its size (Transaction::append_batch is one statement for the whole batch).
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <span>
 #include <string>
-#include <vector>
 
 #include "store/store.hpp"
 
@@ -26,14 +24,5 @@ struct PostgresOptions {
 
 // Connects, applies pending migrations (schemas/sql/postgres) and prepares the statements.
 Result<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& options);
-
-// The Transaction of a PostgreSQL store also takes a whole batch of events in one statement.
-class PostgresTransaction : public Transaction {
- public:
-  // As append() on each event in order (a key repeated within `events` is a duplicate after its
-  // first occurrence), in one round trip.
-  virtual Result<std::vector<AppendOutcome>> append_batch(std::span<const core::Event> events,
-                                                          core::Timestamp received_at) = 0;
-};
 
 }  // namespace relance::store

@@ -71,8 +71,7 @@ void measure(testing::PostgresCluster& cluster, Mode mode, int events_per_batch,
         }
       }
     } else {
-      auto& postgres = dynamic_cast<store::PostgresTransaction&>(**transaction);
-      if (auto appended = postgres.append_batch(events, now); !appended) {
+      if (auto appended = (*transaction)->append_batch(events, now); !appended) {
         fail(appended.error().to_string());
       }
     }

@@ -95,12 +95,6 @@ void expect_ok(Result<void> result) {
 
 std::unique_ptr<Store> open_ok(const Database& database) { return expect_ok(database.open()); }
 
-PostgresTransaction& as_postgres(std::unique_ptr<Transaction>& transaction) {
-  auto* postgres = dynamic_cast<PostgresTransaction*>(transaction.get());
-  RELANCE_ASSERT(postgres != nullptr);
-  return *postgres;
-}
-
 TEST(PostgresStore, new_database_records_every_embedded_migration) {
   Database database;
   auto store = open_ok(database);
@@ -190,32 +184,6 @@ TEST(PostgresStore, unreachable_server_is_an_error_naming_the_url_key_with_libpq
       << store.error().to_string();
 }
 
-TEST(PostgresStore, append_batch_gives_per_event_outcomes_in_one_statement) {
-  Database database;
-  auto store = open_ok(database);
-  {
-    auto transaction = expect_ok(store->begin());
-    (void)expect_ok(transaction->append(make_event("erp", "old"), t0));
-    expect_ok(transaction->commit());
-  }
-  const std::vector<core::Event> batch = {make_event("erp", "a"), make_event("erp", "old"),
-                                          make_event("erp", "b"), make_event("erp", "a", 400),
-                                          make_event("bank", "a")};
-  auto transaction = expect_ok(store->begin());
-  const auto outcomes = expect_ok(as_postgres(transaction).append_batch(batch, t0));
-  using enum AppendOutcome;
-  EXPECT_EQ(outcomes,
-            (std::vector<AppendOutcome>{appended, duplicate, appended, duplicate, appended}));
-  // A later single append in the same transaction sees the batch.
-  EXPECT_EQ(expect_ok(transaction->append(make_event("erp", "b"), t0)), duplicate);
-  expect_ok(transaction->commit());
-  EXPECT_EQ(expect_ok(store->find_event("erp", "a"))->sequence, 2);
-  EXPECT_EQ(expect_ok(store->find_event("erp", "a"))->json, batch[0].json);
-  EXPECT_EQ(expect_ok(store->find_event("erp", "b"))->sequence, 3);
-  EXPECT_EQ(expect_ok(store->find_event("bank", "a"))->sequence, 4);
-  EXPECT_EQ(expect_ok(store->journal_size()), 4);
-}
-
 TEST(PostgresStore, two_daemons_writing_at_once_keep_the_journal_gap_free_and_complete) {
   Database database;
   constexpr int batches = 40;
@@ -234,7 +202,7 @@ TEST(PostgresStore, two_daemons_writing_at_once_keep_the_journal_gap_free_and_co
                                    : source + "-" + std::to_string(b) + "-" + std::to_string(e);
         events.push_back(make_event("erp", id));
       }
-      auto outcomes = as_postgres(*transaction).append_batch(events, t0);
+      auto outcomes = (*transaction)->append_batch(events, t0);
       if (!outcomes) return outcomes.error();
       if (auto committed = (*transaction)->commit(); !committed) return committed.error();
     }

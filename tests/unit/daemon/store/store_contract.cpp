@@ -591,4 +591,25 @@ TEST_P(StoreContract, source_offsets_move_only_with_their_transaction) {
   EXPECT_EQ(expect_ok(store.journal_size()), 1);
 }
 
+TEST_P(StoreContract, append_batch_gives_the_outcomes_of_appending_one_by_one) {
+  Store& store = open_store();
+  commit_events(store, {make_event("erp", "old")});
+  const std::vector<core::Event> batch = {make_event("erp", "a"), make_event("erp", "old"),
+                                          make_event("erp", "b"), make_event("erp", "a", 400),
+                                          make_event("bank", "a")};
+  auto transaction = expect_ok(store.begin());
+  using enum AppendOutcome;
+  EXPECT_EQ(expect_ok(transaction->append_batch(batch, t0)),
+            (std::vector<AppendOutcome>{appended, duplicate, appended, duplicate, appended}));
+  // Later appends in the same transaction see the batch.
+  EXPECT_EQ(expect_ok(transaction->append(make_event("erp", "b"), t0)), duplicate);
+  EXPECT_TRUE(expect_ok(transaction->append_batch({}, t0)).empty());
+  expect_ok(transaction->commit());
+  EXPECT_EQ(expect_ok(store.find_event("erp", "a"))->sequence, 2);
+  EXPECT_EQ(expect_ok(store.find_event("erp", "a"))->json, batch[0].json);
+  EXPECT_EQ(expect_ok(store.find_event("erp", "b"))->sequence, 3);
+  EXPECT_EQ(expect_ok(store.find_event("bank", "a"))->sequence, 4);
+  EXPECT_EQ(expect_ok(store.journal_size()), 4);
+}
+
 }  // namespace relance::store::testing

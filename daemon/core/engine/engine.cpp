@@ -59,9 +59,9 @@ bool is_money(RecordKind kind) {
 
 // Between two events of the same identity, the winner: a payment that carries allocations beats
 // one that does not (the ERP resolved it), then the later envelope time, then the event identity.
-auto version_of(const Record& record) {
+std::tuple<int, Timestamp, const std::string&> version_of(const Record& record) {
   int priority = record.kind == RecordKind::payment && !record.invoices.empty() ? 1 : 0;
-  return std::tie(priority, record.time, record.source_id);
+  return {priority, record.time, record.source_id};
 }
 
 }  // namespace
@@ -1348,8 +1348,24 @@ Changes Engine::Impl::finish(Step& step) {
       fold_pending(step, c);
     }
   }
-  for (std::size_t i = 0; i < step.customers.size(); ++i)
+  // A conflict of invoice numbers is reported by one of the customers concerned: both see
+  // a change of the other (cancelled, amount).
+  for (std::size_t i = 0; i < step.receivables.size(); ++i) {
+    const Receivable& rv = receivables[step.receivables[i]];
+    if (rv.number.empty()) continue;
+    std::string key = normalized_number(rv.number);
+    if (key.empty()) continue;
+    number_index.for_each(
+        key,
+        [&](std::uint32_t v) {
+          return v != step.receivables[i] && normalized_number(receivables[v].number) == key;
+        },
+        [&](std::uint32_t v) { touch_customer(step, receivables[v].customer); });
+  }
+  for (std::size_t i = 0; i < step.customers.size(); ++i) {
+    fold_pending(step, step.customers[i]);
     evaluate_customer(step, step.customers[i]);
+  }
 
   Changes changes;
   changes.outcome = step.changed ? ApplyOutcome::applied : ApplyOutcome::duplicate;

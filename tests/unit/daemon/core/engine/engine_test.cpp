@@ -1,0 +1,226 @@
+// Statuses, time, pauses, versions and customer aggregates.
+
+#include "engine_fixture.hpp"
+
+namespace relance::core::engine::testing {
+namespace {
+
+using Lifecycle = EngineTest;
+
+Event dispute(const std::string& invoice_id, const char* when, bool open,
+              std::optional<std::string> id = std::nullopt) {
+  if (open) {
+    return make_event(EventType::dispute_opened,
+                      DisputeOpened{invoice_id, "goods damaged", id, std::nullopt},
+                      "dispute-open-" + invoice_id + id.value_or(""), at(when));
+  }
+  return make_event(EventType::dispute_resolved, DisputeResolved{invoice_id, id, "credited"},
+                    "dispute-resolved-" + invoice_id + id.value_or(""), at(when));
+}
+
+Event promise(const std::string& invoice_id, std::int64_t amount, const char* recorded,
+              const char* promised) {
+  PromiseToPayRecorded p;
+  p.invoice_ids = {invoice_id};
+  p.amount = money(amount);
+  p.promised_date = day(promised);
+  p.promise_id = "PR-" + invoice_id;
+  return make_event(EventType::promise_to_pay_recorded, p, "promise-" + invoice_id, at(recorded));
+}
+
+TEST_F(Lifecycle, invoice_is_open_then_overdue_when_time_passes_its_due_date) {
+  now = at("2026-01-05");
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  EXPECT_EQ(receivable("A").status, Status::open);
+  Changes changes = engine.advance(at("2026-01-31"));
+  EXPECT_TRUE(changes.receivables.empty());
+  changes = engine.advance(at("2026-02-01"));
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"A"});
+  EXPECT_EQ(changes.customers, std::vector<std::string>{"C1"});
+  EXPECT_EQ(Engine::days_past_due(receivable("A"), day("2026-02-01")), 1);
+  // Time never goes back.
+  changes = engine.advance(at("2026-01-10"));
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+}
+
+TEST_F(Lifecycle, paid_late_records_days_late_in_the_customer_behaviour) {
+  now = at("2026-03-01");
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  apply(invoice("B", "C1", 10000, "2026-01-01", "2026-01-31"));
+  apply(payment("P", 10000, "2026-02-10", "C1", {{"A", money(10000)}}));
+  apply(payment("Q", 10000, "2026-01-20", "C1", {{"B", money(10000)}}));
+  EXPECT_EQ(Engine::days_late(receivable("A")), 10);
+  EXPECT_EQ(Engine::days_late(receivable("B")), 0);
+  EXPECT_EQ(customer("C1").settled_count, 2u);
+  EXPECT_EQ(customer("C1").days_late_sum, 10);
+}
+
+TEST_F(Lifecycle, aging_buckets_and_oldest_overdue_per_customer) {
+  now = at("2026-04-15");
+  apply(invoice("NOTDUE", "C1", 100, "2026-04-01", "2026-05-01"));
+  apply(invoice("D10", "C1", 200, "2026-03-01", "2026-04-05"));
+  apply(invoice("D45", "C1", 300, "2026-02-01", "2026-03-01"));
+  apply(invoice("D75", "C1", 400, "2026-01-01", "2026-01-30"));
+  apply(invoice("D120", "C1", 500, "2025-12-01", "2025-12-16"));
+  apply(invoice("USD", "C1", 700, "2026-04-01", "2026-04-10", "", "USD"));
+  std::vector<AgingBuckets> aging = engine.aging(customer("C1"), day("2026-04-15"));
+  ASSERT_EQ(aging.size(), 2u);
+  EXPECT_EQ(aging[0].currency.code(), "EUR");
+  EXPECT_EQ(aging[0], (AgingBuckets{aging[0].currency, {100, 200, 300, 400, 500}}));
+  EXPECT_EQ(aging[1].buckets[1], 700);
+  EXPECT_EQ(engine.oldest_overdue(customer("C1"), day("2026-04-15")), day("2025-12-16"));
+  ASSERT_EQ(customer("C1").exposure.size(), 2u);
+  EXPECT_EQ(customer("C1").exposure[0].amount, 1500);
+  EXPECT_EQ(engine.aging(day("2026-04-15")), aging);
+}
+
+TEST_F(Lifecycle, dispute_opened_then_resolved_pauses_then_resumes) {
+  now = at("2026-02-10");
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+  apply(dispute("A", "2026-02-01", true, "D1"));
+  EXPECT_EQ(receivable("A").status, Status::disputed);
+  EXPECT_EQ(receivable("A").open_disputes, 1);
+  apply(dispute("A", "2026-02-05", false, "D1"));
+  EXPECT_EQ(receivable("A").open_disputes, 0);
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+}
+
+TEST_F(Lifecycle, promise_kept_when_paid_by_the_promised_date) {
+  now = at("2026-02-10");
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  apply(promise("A", 10000, "2026-02-05", "2026-02-20"));
+  EXPECT_EQ(receivable("A").status, Status::promised);
+  now = at("2026-02-19");
+  apply(payment("P", 10000, "2026-02-19", "C1", {{"A", money(10000)}}));
+  EXPECT_EQ(receivable("A").status, Status::paid);
+  EXPECT_EQ(customer("C1").promises_kept, 1u);
+  EXPECT_EQ(customer("C1").promises_broken, 0u);
+  engine.advance(at("2026-03-30"));
+  EXPECT_EQ(customer("C1").promises_broken, 0u);
+  EXPECT_TRUE(alerts_of(AlertKind::promise_broken).empty());
+}
+
+TEST_F(Lifecycle, promise_broken_resumes_dunning_after_the_grace) {
+  now = at("2026-02-10");
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  apply(promise("A", 10000, "2026-02-05", "2026-02-20"));
+  EXPECT_EQ(receivable("A").status, Status::promised);
+  engine.advance(at("2026-02-23"));  // promised date + 3 days of grace: still holds
+  EXPECT_EQ(receivable("A").status, Status::promised);
+  Changes changes = engine.advance(at("2026-02-24"));
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+  EXPECT_EQ(customer("C1").promises_broken, 1u);
+  ASSERT_EQ(changes.raised.size(), 1u);
+  EXPECT_EQ(changes.raised[0].kind, AlertKind::promise_broken);
+  // Paying late does not make the promise kept, but the invoice is paid.
+  apply(payment("P", 10000, "2026-02-25", "C1", {{"A", money(10000)}}));
+  EXPECT_EQ(receivable("A").status, Status::paid);
+  EXPECT_EQ(customer("C1").promises_kept, 0u);
+}
+
+TEST_F(Lifecycle, payment_plan_with_one_instalment_late) {
+  now = at("2026-02-01");
+  apply(invoice("A", "C1", 30000, "2026-01-01", "2026-01-31"));
+  PaymentPlanAgreed plan;
+  plan.plan_id = "PLAN-1";
+  plan.invoice_ids = {"A"};
+  plan.instalments = {{day("2026-02-15"), money(10000)},
+                      {day("2026-03-15"), money(10000)},
+                      {day("2026-04-15"), money(10000)}};
+  apply(make_event(EventType::payment_plan_agreed, plan, "plan-1", at("2026-02-01")));
+  EXPECT_EQ(receivable("A").status, Status::payment_plan);
+  now = at("2026-02-14");
+  apply(payment("P1", 10000, "2026-02-14", "C1", {{"A", money(10000)}}));
+  engine.advance(at("2026-03-18"));  // second instalment due 03-15 + 3 days grace
+  EXPECT_EQ(receivable("A").status, Status::payment_plan);
+  Changes changes = engine.advance(at("2026-03-19"));
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+  ASSERT_EQ(changes.raised.size(), 1u);
+  EXPECT_EQ(changes.raised[0].kind, AlertKind::payment_plan_instalment_late);
+  now = at("2026-03-20");
+  changes = apply(payment("P2", 10000, "2026-03-20", "C1", {{"A", money(10000)}}));
+  EXPECT_EQ(receivable("A").status, Status::payment_plan);
+  EXPECT_EQ(changes.resolved.size(), 1u);
+  apply(payment("P3", 10000, "2026-03-25", "C1", {{"A", money(10000)}}));
+  EXPECT_EQ(receivable("A").status, Status::paid);
+}
+
+TEST_F(Lifecycle, written_off_invoice_is_closed) {
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  InvoiceWrittenOff w{"A", money(4000), "agreed"};
+  apply(make_event(EventType::invoice_written_off, w, "wo-1", at("2026-01-10")));
+  EXPECT_EQ(receivable("A").open, 6000);
+  apply(make_event(EventType::invoice_written_off, InvoiceWrittenOff{"A", std::nullopt, "bad"},
+                   "wo-2", at("2026-01-11")));
+  EXPECT_EQ(receivable("A").status, Status::written_off);
+  EXPECT_TRUE(customer("C1").exposure.empty());
+}
+
+TEST_F(Lifecycle, newer_invoice_version_wins_whatever_the_order) {
+  InvoiceData v2;
+  v2.invoice_id = "A";
+  v2.customer_id = "C1";
+  v2.amount = money(8000);
+  v2.issue_date = day("2026-01-01");
+  v2.due_date = day("2026-02-28");
+  v2.version = 2;
+  InvoiceData v1 = v2;
+  v1.amount = money(10000);
+  v1.version = 1;
+  apply(make_event(EventType::invoice_updated, v2, "v2", at("2026-01-02")));
+  Changes changes = apply(make_event(EventType::invoice_updated, v1, "v1", at("2026-01-03")));
+  EXPECT_EQ(changes.outcome, ApplyOutcome::duplicate);
+  EXPECT_EQ(receivable("A").original, 8000);
+  EXPECT_EQ(receivable("A").due_date, day("2026-02-28"));
+}
+
+TEST_F(Lifecycle, update_without_version_wins_by_time_and_refolds_payments) {
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  apply(payment("P", 6000, "2026-01-10", "C1", {{"A", money(6000)}}));
+  InvoiceData lower;
+  lower.invoice_id = "A";
+  lower.customer_id = "C1";
+  lower.amount = money(6000);
+  lower.issue_date = day("2026-01-01");
+  lower.due_date = day("2026-01-31");
+  apply(make_event(EventType::invoice_updated, lower, "upd", at("2026-01-15")));
+  EXPECT_EQ(receivable("A").open, 0);
+  EXPECT_EQ(receivable("A").status, Status::paid);
+}
+
+TEST_F(Lifecycle, the_same_event_twice_is_a_duplicate) {
+  Event e = invoice("A", "C1", 10000, "2026-01-01", "2026-01-31");
+  EXPECT_EQ(apply(e).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(apply(e).outcome, ApplyOutcome::duplicate);
+  Event p = payment("P", 1000, "2026-01-10", "C1", {{"A", money(1000)}});
+  EXPECT_EQ(apply(p).outcome, ApplyOutcome::applied);
+  EXPECT_EQ(apply(p).outcome, ApplyOutcome::duplicate);
+  EXPECT_EQ(receivable("A").open, 9000);
+}
+
+TEST_F(Lifecycle, dunning_level_is_kept_across_refolds) {
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  ASSERT_TRUE(engine.set_dunning_level("A", 2).ok());
+  EXPECT_FALSE(engine.set_dunning_level("nope", 1).ok());
+  apply(payment("P", 100, "2025-12-01", "C1", {{"A", money(100)}}));  // sorts first: refold
+  EXPECT_EQ(receivable("A").dunning_level, 2);
+}
+
+TEST_F(Lifecycle, customer_profile_from_the_latest_upsert) {
+  CustomerUpserted a;
+  a.customer_id = "C1";
+  a.name = "New name";
+  a.language = "fr";
+  CustomerUpserted b = a;
+  b.name = "Old name";
+  apply(make_event(EventType::customer_upserted, a, "a", at("2026-01-02")));
+  EXPECT_EQ(apply(make_event(EventType::customer_upserted, b, "b", at("2026-01-01"))).outcome,
+            ApplyOutcome::duplicate);
+  EXPECT_EQ(customer("C1").profile.name, "New name");
+  EXPECT_EQ(customer("C1").profile.language, "fr");
+}
+
+}  // namespace
+}  // namespace relance::core::engine::testing

@@ -1,0 +1,57 @@
+// Blobs: byte-identical for equal states, loadable, and refused when corrupt.
+
+#include "engine_fixture.hpp"
+
+namespace relance::core::engine::testing {
+namespace {
+
+using Serialization = EngineTest;
+
+TEST_F(Serialization, load_gives_back_the_same_blobs_and_resumes) {
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31", "F-1"));
+  apply(invoice("B", "C1", 5000, "2026-01-02", "2026-01-31", "F-2"));
+  apply(payment("P", 3000, "2026-01-10", "C1", {{"A", money(3000)}}));
+  apply(payment("Q", 999, "2026-01-11", "C1"));  // unmatched: an alert
+  ASSERT_TRUE(engine.set_dunning_level("B", 1).ok());
+  std::vector<std::string> customers = {engine.serialize_customer(customer("C1"))};
+  std::vector<std::string> receivables = {engine.serialize_receivable(receivable("A")),
+                                          engine.serialize_receivable(receivable("B"))};
+  Engine loaded;
+  ASSERT_TRUE(loaded.load(customers, receivables, now).ok());
+  EXPECT_EQ(loaded.serialize_customer(*loaded.find_customer("C1")), customers[0]);
+  EXPECT_EQ(loaded.serialize_receivable(*loaded.find_receivable("A")), receivables[0]);
+  EXPECT_EQ(loaded.serialize_receivable(*loaded.find_receivable("B")), receivables[1]);
+  EXPECT_EQ(loaded.alerts(), engine.alerts());
+  EXPECT_EQ(loaded.find_receivable("B")->dunning_level, 1);
+  // It carries on: the rest of A, and a duplicate of P is still a duplicate.
+  EXPECT_EQ(loaded.apply(payment("P", 3000, "2026-01-10", "C1", {{"A", money(3000)}}), now).outcome,
+            ApplyOutcome::duplicate);
+  loaded.apply(payment("R", 7000, "2026-01-12", "C1", {}, "F-1"), now);
+  EXPECT_EQ(loaded.find_receivable("A")->status, Status::paid);
+}
+
+TEST_F(Serialization, corrupt_blobs_are_refused_with_the_position) {
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  std::string blob = engine.serialize_receivable(receivable("A"));
+  std::vector<std::string> receivables = {blob.substr(0, 5)};
+  Engine loaded;
+  Result<void> result = loaded.load({}, receivables, now);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().field, "receivables[0]");
+  std::vector<std::string> twice = {blob, blob};
+  Engine again;
+  result = again.load({}, twice, now);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("stored twice"), std::string::npos);
+  std::vector<std::string> wrong = {std::string("\x09garbage")};
+  Engine third;
+  EXPECT_FALSE(third.load(wrong, {}, now).ok());
+}
+
+TEST_F(Serialization, a_blob_is_compact) {
+  apply(invoice("INV-2026-0001", "C1", 10000, "2026-01-01", "2026-01-31", "INV-2026-0001"));
+  EXPECT_LT(engine.serialize_receivable(receivable("INV-2026-0001")).size(), 100u);
+}
+
+}  // namespace
+}  // namespace relance::core::engine::testing

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "connectors/kafka/source.hpp"
+#include "connectors/kafka/writer_destination.hpp"
 #include "http/server.hpp"
 #include "ingest/writer.hpp"
 #include "log/log.hpp"
@@ -57,6 +59,9 @@ struct Daemon::Impl {
   metrics::Registry registry;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<ingest::Writer> writer;
+  // The Kafka source (kafka.enabled) hands its batches to the writer; /readyz asks it.
+  std::unique_ptr<connectors::kafka::WriterDestination> kafka_destination;
+  std::unique_ptr<connectors::kafka::KafkaSource> kafka;
   std::unique_ptr<http::Server> server;
   std::mutex stop_mutex;
   bool stopped = false;
@@ -74,9 +79,33 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
       ingest::WriterLimits{config.writer.batch_events_max, config.writer.batch_delay_max,
                            config.writer.queue_events_max},
       impl->registry);
-  auto server = http::Server::start(config.http, *impl->store, *impl->writer, impl->registry,
-                                    config.writer.batch_events_max);
+  if (config.kafka.enabled) {
+    impl->kafka_destination =
+        std::make_unique<connectors::kafka::WriterDestination>(*impl->writer, *impl->store);
+    connectors::kafka::SourceOptions options;
+    options.brokers = config.kafka.brokers;
+    options.group_id = config.kafka.group_id;
+    options.topics = config.kafka.topics;
+    options.dead_letter_topic = config.kafka.dead_letter_topic;
+    options.batch_messages_max = config.kafka.batch_messages_max;
+    options.client = config.kafka.client;
+    options.drain_timeout = config.shutdown_timeout;
+    auto source = connectors::kafka::KafkaSource::start(std::move(options),
+                                                        *impl->kafka_destination, impl->registry);
+    if (!source) {
+      impl->writer->stop();
+      return source.error();
+    }
+    impl->kafka = std::move(source).value();
+  }
+  auto server = http::Server::start(
+      config.http, *impl->store, *impl->writer, impl->registry, config.writer.batch_events_max,
+      [kafka = impl->kafka.get(), group = config.kafka.group_id]() -> std::optional<std::string> {
+        if (kafka == nullptr || kafka->assigned_partitions() > 0) return std::nullopt;
+        return "the Kafka consumer owns no partition yet (group " + group + ")";
+      });
   if (!server) {
+    if (impl->kafka) impl->kafka->stop();
     impl->writer->stop();
     return server.error();
   }
@@ -110,11 +139,15 @@ void Daemon::stop() {
     std::this_thread::sleep_for(drain_poll_interval);
   }
   const std::size_t unanswered = impl_->server->requests_in_flight();
-  // 2. Commit what is queued (a request cut by the deadline is still committed or refused as a
+  // 2. The Kafka source hands over what it read and leaves its group (what it could not store
+  // is read again by the partitions' next owner).
+  if (impl_->kafka) impl_->kafka->stop();
+  // 3. Commit what is queued (a request cut by the deadline is still committed or refused as a
   // whole; its client just gets no answer and will retry, which dedupe makes harmless).
   impl_->writer->stop();
   impl_->server->stop();
   impl_->server.reset();
+  impl_->kafka.reset();
   impl_->writer.reset();
   impl_->store.reset();
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(

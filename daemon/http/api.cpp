@@ -247,6 +247,11 @@ Response Api::readyz() {
     return problem(503, "not-ready", "Service Unavailable",
                    "the store does not answer: " + ping.error().to_string());
   }
+  if (readiness_check_) {
+    if (auto reason = readiness_check_()) {
+      return problem(503, "not-ready", "Service Unavailable", *reason);
+    }
+  }
   return json_response(200, R"({"status":"ready"})");
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,6 +58,11 @@ class Api {
 
   void handle(Request request, Reply reply);
 
+  // A check /readyz runs after its own: why the daemon is not ready (the Kafka source owns no
+  // partition yet), or nullopt. Set before requests are served; called from any I/O thread.
+  using ReadinessCheck = std::function<std::optional<std::string>()>;
+  void set_readiness_check(ReadinessCheck check) { readiness_check_ = std::move(check); }
+
   // An answer the transport gives on its own (413 over the body limit, 400 for a message that
   // is not HTTP), counted in the metrics like the others.
   Response transport_error(std::string_view target, unsigned status, std::string_view title,
@@ -76,6 +82,7 @@ class Api {
   ingest::Writer& writer_;
   metrics::Registry& metrics_;
   ApiLimits limits_;
+  ReadinessCheck readiness_check_;
 
   // Instruments resolved once: the registry's lookup takes a lock, a request must not.
   static constexpr std::array<unsigned, 12> common_statuses_{200, 202, 400, 404, 405, 408,

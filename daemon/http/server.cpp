@@ -376,10 +376,12 @@ void ServerCore::post_to_all(const std::function<void(Worker&)>& action) {
   for (auto& f : done) f.wait();
 }
 
-Result<std::unique_ptr<Server>> Server::start(const config::HttpConfig& config, store::Store& store,
-                                              ingest::Writer& writer, metrics::Registry& metrics,
-                                              std::size_t request_events_max) {
+Result<std::unique_ptr<Server>> Server::start(
+    const config::HttpConfig& config, store::Store& store, ingest::Writer& writer,
+    metrics::Registry& metrics, std::size_t request_events_max,
+    std::function<std::optional<std::string>()> readiness_check) {
   auto impl = std::make_unique<Impl>(config, store, writer, metrics, request_events_max);
+  impl->api_.set_readiness_check(std::move(readiness_check));
   beast::error_code ec;
   tcp::endpoint endpoint;
   if (const auto address = net::ip::make_address(config.listen_address, ec); !ec) {
@@ -390,9 +392,9 @@ Result<std::unique_ptr<Server>> Server::start(const config::HttpConfig& config, 
     const auto found = resolver.resolve(config.listen_address, std::to_string(config.port),
                                         tcp::resolver::passive, ec);
     if (ec || found.empty()) {
-      return Error{"http.listen_address",
-                   config.listen_address + " is neither an IP address nor a host name that " +
-                       "resolves: " + ec.message()};
+      return Error{"http.listen_address", config.listen_address +
+                                              " is neither an IP address nor a host name that " +
+                                              "resolves: " + ec.message()};
     }
     endpoint = found.begin()->endpoint();
   }

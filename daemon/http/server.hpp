@@ -5,7 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "config/config.hpp"
 #include "core/result.hpp"
@@ -19,10 +22,11 @@ class Server {
  public:
   // Binds config.listen_address:config.port (0: any free port) and starts the I/O threads.
   // `request_events_max`: most events one POST may carry (the writer commits it whole).
-  static Result<std::unique_ptr<Server>> start(const config::HttpConfig& config,
-                                               store::Store& store, ingest::Writer& writer,
-                                               metrics::Registry& metrics,
-                                               std::size_t request_events_max);
+  // `readiness_check`: see Api::set_readiness_check.
+  static Result<std::unique_ptr<Server>> start(
+      const config::HttpConfig& config, store::Store& store, ingest::Writer& writer,
+      metrics::Registry& metrics, std::size_t request_events_max,
+      std::function<std::optional<std::string>()> readiness_check = {});
   ~Server();  // stop()
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -44,8 +44,10 @@ constexpr const char* put_source_offset_name = "relance_put_source_offset";
 const StatementSpec writer_statements[] = {
     {begin_name, "BEGIN"},
     {commit_name, "COMMIT"},
-    // Held until commit: other writers (other daemons) wait, readers do not. Taken before the
-    // append statement starts, so that its snapshot sees every journal row committed before.
+    // Taken right after BEGIN and held until commit: writers of other daemons wait, readers do
+    // not. First thing in the transaction, so that a writer never holds rows another one needs
+    // while it waits for the lock (no deadlock), and every statement after it sees the journal
+    // rows committed before (READ COMMITTED takes a snapshot per statement).
     {lock_journal_name, "LOCK TABLE journal IN EXCLUSIVE MODE"},
     // A batch of events in one statement. The first occurrence of a key that is not in the
     // journal yet is numbered max + 1, + 2... in batch order; the answer lists the positions
@@ -198,9 +200,6 @@ class PostgresTransactionImpl final : public Transaction {
       append_array_element(jsons, event.json);
     }
     for (std::string* array : {&sources, &ids, &types, &received, &jsons}) *array += '}';
-    if (!journal_locked_) {
-      pending_.push_back({lock_journal_name, {}, "waiting for the journal lock"});
-    }
     std::vector<Param> params;
     params.reserve(5);
     for (std::string* array : {&sources, &ids, &types, &received, &jsons}) {
@@ -210,7 +209,6 @@ class PostgresTransactionImpl final : public Transaction {
         {append_name, std::move(params), "appending " + std::to_string(events.size()) + " events"});
     auto results = flush();
     if (!results) return results.error();
-    journal_locked_ = true;
     const PGresult* appended = results->back().get();
     for (int row = 0; row < PQntuples(appended); ++row) {
       const std::int64_t position = postgres::get_int64(appended, row, 0);
@@ -300,7 +298,6 @@ class PostgresTransactionImpl final : public Transaction {
   PostgresStoreImpl& store_;
   Connection& db_;
   std::vector<Connection::Pipelined> pending_;
-  bool journal_locked_ = false;
   bool failed_ = false;
   bool finished_ = false;
 };
@@ -315,8 +312,9 @@ class PostgresStoreImpl final : public Store {
 
   Result<std::unique_ptr<Transaction>> begin() override {
     RELANCE_ASSERT(!transaction_open_ && "one transaction at a time");
-    // BEGIN is one round trip, but it tells a dead connection (a server restart since the last
-    // batch) before any work is done, when opening a new one and retrying is still harmless.
+    // BEGIN and the journal lock are one round trip, which also tells a dead connection (a
+    // server restart since the last batch) before any work is done, when opening a new one and
+    // retrying is still harmless.
     Result<void> begun = start_transaction();
     if (!begun && writer_.broken()) {
       auto reopened = Connection::open(connect_options(options_), writer_statements);
@@ -480,8 +478,14 @@ class PostgresStoreImpl final : public Store {
  private:
   Result<void> start_transaction() {
     if (writer_.broken()) return Error{"", writer_.describe() + ": no connection"};
-    auto begun = writer_.exec_prepared(begin_name, {}, "starting a transaction");
-    if (!begun) return begun.error();
+    const Connection::Pipelined statements[] = {
+        {begin_name, {}, "starting a transaction"},
+        {lock_journal_name, {}, "waiting for the journal lock"}};
+    auto begun = writer_.exec_pipeline(statements);
+    if (!begun) {
+      rollback(writer_);
+      return begun.error();
+    }
     return {};
   }
 

@@ -1,0 +1,247 @@
+// relanced itself (the binary) consuming from librdkafka's mock cluster: /readyz waits for a
+// partition assignment, and a SIGKILL in the middle of a stream loses and repeats nothing,
+// because each batch's offsets are committed in the same transaction as its events.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "connectors/kafka/writer_destination.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "tests/integration/servers/server_process.hpp"
+#include "tests/unit/daemon/http/http_client.hpp"
+
+namespace relance::connectors::kafka {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const std::string events_topic = "relance.events";
+const std::string dead_topic = "relance.dead";
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+template <class Predicate>
+bool eventually(Predicate predicate, milliseconds limit = seconds(60)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return predicate();
+}
+
+// relanced as a child process, its log in a file.
+class Relanced {
+ public:
+  Relanced(const std::string& config, const std::string& log, std::uint16_t port) : port_(port) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      ::execl(RELANCED, RELANCED, "--config", config.c_str(), static_cast<char*>(nullptr));
+      std::fprintf(stderr, "cannot exec %s: %s\n", RELANCED, std::strerror(errno));
+      ::_exit(127);
+    }
+  }
+  ~Relanced() { kill(SIGKILL); }
+
+  // The HTTP status of GET `target` and its body; nullopt while nothing answers.
+  std::optional<relance::testing::HttpReply> get(const std::string& target) {
+    try {
+      relance::testing::HttpClient client(port_, seconds(5));
+      return client.get(target);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  // A sample of /metrics, by its full name with labels; -1 when absent.
+  double metric(const std::string& sample) {
+    auto reply = get("/metrics");
+    if (!reply || reply->status != 200) return -1;
+    std::stringstream lines(reply->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with(sample + " ")) return std::stod(line.substr(sample.size() + 1));
+    }
+    return -1;
+  }
+  // Sends `signal` and reaps the process; true when it exited with 0 (SIGTERM's clean stop).
+  bool kill(int signal) {
+    if (pid_ <= 0) return false;
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_;
+};
+
+class RelancedKafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = relance::testing::make_temp_dir("relance-kafka-daemon");
+    auto cluster = relance::testing::ServerProcess::start(
+        {RELANCE_KAFKA_MOCK_CLUSTER, "--brokers", "3", "--topic", events_topic + ":6", "--topic",
+         dead_topic + ":1"},
+        seconds(10));
+    ASSERT_TRUE(cluster.ok()) << "mock Kafka cluster did not start: "
+                              << cluster.error().to_string();
+    cluster_ = std::move(cluster).value();
+    bootstrap_ = "127.0.0.1:" + std::to_string(cluster_->port());
+    port_ = free_port();
+  }
+  void TearDown() override {
+    if (cluster_) cluster_->stop();
+    if (::testing::Test::HasFailure()) {
+      std::ifstream log(folder_ + "/relanced.log");
+      std::cerr << "--- relanced.log (last lines)\n";
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(log, line);) lines.push_back(line);
+      for (std::size_t i = lines.size() > 30 ? lines.size() - 30 : 0; i < lines.size(); ++i) {
+        std::cerr << lines[i] << '\n';
+      }
+    }
+    fs::remove_all(folder_);
+  }
+
+  std::string write_config(const std::string& brokers) {
+    const std::string path = folder_ + "/relance.yaml";
+    std::ofstream(path) << "http:\n  port: " << port_ << "\n"
+                        << "store:\n  sqlite:\n    path: " << database() << "\n"
+                        << "kafka:\n  enabled: true\n  brokers: " << brokers << "\n"
+                        << "  topics: [" << events_topic << "]\n"
+                        << "  dead_letter_topic: " << dead_topic << "\n"
+                        << "  batch_messages_max: 200\n"
+                        << "  client: {session.timeout.ms: '6000', heartbeat.interval.ms: '500'}\n"
+                        << "shutdown_timeout: 5s\n";
+    return path;
+  }
+
+  std::unique_ptr<Relanced> start(const std::string& config) {
+    return std::make_unique<Relanced>(config, folder_ + "/relanced.log", port_);
+  }
+
+  std::string database() const { return folder_ + "/relance.db"; }
+
+  void produce(int count) {
+    const std::string file = folder_ + "/events.txt";
+    {
+      std::ofstream out(file);
+      for (int i = 0; i < count; ++i) {
+        const std::string id = "evt-" + std::to_string(i);
+        const std::string customer = "C-" + std::to_string(i % 97);
+        out << customer << R"(|{"specversion":"1.0","id":")" << id
+            << R"(","source":"erp/kafka-crash","type":"invoice.issued","data":{"invoice_id":"INV-)"
+            << id << R"(","customer_id":")" << customer
+            << R"(","amount":{"amount":"120.00","currency":"EUR"},"issue_date":"2026-01-05",)"
+            << R"("due_date":"2026-02-04"}})" << '\n';
+      }
+    }
+    const std::string command = std::string(RELANCE_KCAT) + " -P -b " + bootstrap_ + " -t " +
+                                events_topic + " -K '|' -l " + file + " 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+
+  // Journal rows and the sum of the stored next offsets, read while no daemon runs.
+  std::pair<std::int64_t, std::int64_t> journal_and_offsets() {
+    auto store = store::open_sqlite_store({database()});
+    EXPECT_TRUE(store.ok()) << store.error().to_string();
+    if (!store) return {-1, -1};
+    auto rows = (*store)->journal_size();
+    auto offsets = (*store)->source_offsets(store_source_of(events_topic));
+    EXPECT_TRUE(rows.ok() && offsets.ok());
+    std::int64_t sum = 0;
+    if (offsets) {
+      for (const auto& offset : *offsets) sum += offset.offset;
+    }
+    return {rows ? *rows : -1, sum};
+  }
+
+  std::string folder_;
+  std::string bootstrap_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<relance::testing::ServerProcess> cluster_;
+};
+
+TEST_F(RelancedKafkaTest, readyz_is_not_ready_while_the_consumer_owns_no_partition) {
+  // Brokers that do not exist: the consumer never gets a partition.
+  auto lonely = start(write_config("127.0.0.1:" + std::to_string(free_port())));
+  std::optional<relance::testing::HttpReply> reply;
+  ASSERT_TRUE(eventually([&] { return (reply = lonely->get("/readyz")).has_value(); }))
+      << "relanced did not answer";
+  EXPECT_EQ(reply->status, 503u);
+  EXPECT_NE(reply->body.find("Kafka consumer owns no partition"), std::string::npos) << reply->body;
+  EXPECT_TRUE(lonely->kill(SIGTERM)) << "a clean stop exits 0";
+
+  auto daemon = start(write_config(bootstrap_));
+  EXPECT_TRUE(eventually([&] {
+    auto ready = daemon->get("/readyz");
+    return ready && ready->status == 200;
+  })) << "ready once the group gave it partitions";
+  EXPECT_EQ(daemon->metric("relance_kafka_assigned_partitions"), 6);
+}
+
+TEST_F(RelancedKafkaTest, sigkill_mid_stream_then_restart_stores_every_event_exactly_once) {
+  constexpr int total = 10000;
+  const std::string config = write_config(bootstrap_);
+  produce(total);
+  auto first = start(config);
+  ASSERT_TRUE(eventually([&] {
+    return first->metric("relance_writer_events_total{outcome=\"appended\"}") >= 400;
+  })) << "relanced did not start consuming";
+  first->kill(SIGKILL);
+
+  // Offsets are committed with their events: after the kill, the journal and the stored offsets
+  // agree exactly (every message here is one valid event, and the topic starts at offset 0).
+  const auto [rows_at_kill, offsets_at_kill] = journal_and_offsets();
+  EXPECT_GT(rows_at_kill, 0);
+  EXPECT_EQ(rows_at_kill, offsets_at_kill);
+  std::cerr << "journal at SIGKILL: " << rows_at_kill << " of " << total << " events\n";
+
+  auto second = start(config);
+  ASSERT_TRUE(eventually([&] {
+    return second->metric("relance_writer_events_total{outcome=\"appended\"}") ==
+           static_cast<double>(total - rows_at_kill);
+  })) << "the restarted daemon did not store the rest";
+  std::this_thread::sleep_for(milliseconds(500));  // room for a wrong second delivery
+  EXPECT_EQ(second->metric("relance_writer_events_total{outcome=\"duplicate\"}"), 0)
+      << "messages stored before the kill were read again";
+  EXPECT_TRUE(second->kill(SIGTERM));
+
+  const auto [rows, offsets] = journal_and_offsets();
+  EXPECT_EQ(rows, total);
+  EXPECT_EQ(offsets, total);
+}
+
+}  // namespace
+}  // namespace relance::connectors::kafka

@@ -147,7 +147,8 @@ bool Writer::running() const {
 
 void Writer::Impl::run() {
   std::vector<Request> batch;
-  SteadyTime next_advance = std::chrono::steady_clock::now() + limits.advance_interval;
+  // At once at start: the state loaded may be as of an earlier day than today.
+  SteadyTime next_advance = std::chrono::steady_clock::now();
   while (true) {
     {
       std::unique_lock lock(mutex);

@@ -534,8 +534,9 @@ TEST(Writer, failed_commit_tells_the_applier_to_drop_its_changes_and_stores_none
     return {};
   });
   RecordingApplier applier;
+  FixedClock clock;  // the applier's own time: no advance due
   metrics::Registry registry;
-  Writer writer(store, {}, registry, nullptr, &applier);
+  Writer writer(store, {}, registry, &clock, &applier);
   Outcomes outcomes;
   ASSERT_EQ(writer.submit(events("a", 1), outcomes.callback(1)), Admission::queued);
   ASSERT_TRUE(outcomes.wait_for_count(1));
@@ -553,8 +554,9 @@ TEST(Writer, applier_error_fails_the_whole_transaction) {
   FakeStore store;
   RecordingApplier applier;
   applier.fail_on("a1");
+  FixedClock clock;  // the applier's own time: no advance due
   metrics::Registry registry;
-  Writer writer(store, {}, registry, nullptr, &applier);
+  Writer writer(store, {}, registry, &clock, &applier);
   Outcomes outcomes;
   ASSERT_EQ(writer.submit(WriteRequest(events("a", 3), {{"kafka:t", 0, 3}}), outcomes.callback(1)),
             Admission::queued);

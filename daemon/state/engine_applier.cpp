@@ -1,0 +1,234 @@
+#include "state/engine_applier.hpp"
+
+#include <boost/json.hpp>
+#include <vector>
+
+#include "core/engine/views.hpp"
+
+namespace relance::state {
+
+namespace json = boost::json;
+using core::engine::Engine;
+
+namespace {
+
+// Journal rows read per call while replaying: bounded memory whatever the journal's size.
+constexpr std::size_t replay_page_events = 4096;
+
+std::int64_t micros(core::Timestamp instant) {
+  return static_cast<std::int64_t>(instant.time_since_epoch().count());
+}
+
+// A view is computed as of a date (days past due, aging); it says which.
+std::string view_text(json::object view, core::Date today) {
+  view["as_of"] = core::format_date(today);
+  return json::serialize(view);
+}
+
+}  // namespace
+
+store::StateRow receivable_row(const Engine& engine, const core::engine::Receivable& receivable,
+                               core::Date today) {
+  return store::StateRow{
+      store::StateKind::receivable, receivable.invoice_id, engine.customer_id(receivable),
+      engine.serialize_receivable(receivable),
+      view_text(core::engine::receivable_view(engine, receivable, today), today)};
+}
+
+store::StateRow customer_row(const Engine& engine, const core::engine::Customer& customer,
+                             core::Date today) {
+  return store::StateRow{store::StateKind::customer, customer.id, customer.id,
+                         engine.serialize_customer(customer),
+                         view_text(core::engine::customer_view(engine, customer, today), today)};
+}
+
+store::AlertRow alert_row(const core::engine::Alert& alert, core::Timestamp raised_at) {
+  store::AlertRow row;
+  row.id = alert.id;
+  row.kind = std::string(core::engine::alert_kind_name(alert.kind));
+  row.severity = std::string(core::engine::severity_name(alert.severity));
+  row.status = store::AlertStatus::open;
+  row.customer_id = alert.customer_id;
+  row.json = json::serialize(core::engine::alert_view(alert));
+  row.raised_at = raised_at;
+  return row;
+}
+
+Result<core::Timestamp> replay_journal(store::Store& store, Engine& engine) {
+  core::Timestamp last{};
+  std::int64_t after = 0;
+  while (true) {
+    auto page = store.read_journal(after, replay_page_events);
+    if (!page) return page.error();
+    for (const store::StoredEvent& stored : *page) {
+      auto event = core::parse_event(stored.json);
+      if (!event) {
+        return Error{"journal[" + std::to_string(stored.sequence) + "]",
+                     "event " + stored.source + " " + stored.id +
+                         " no longer parses: " + event.error().to_string()};
+      }
+      (void)engine.apply(*event, stored.received_at);
+      last = std::max(last, stored.received_at);
+      after = stored.sequence;
+    }
+    if (page->size() < replay_page_events) return last;
+  }
+}
+
+Result<std::unique_ptr<EngineApplier>> EngineApplier::open(store::Store& store,
+                                                           core::engine::EngineOptions options) {
+  std::unique_ptr<EngineApplier> applier(new EngineApplier(store, std::move(options)));
+  if (auto loaded = applier->reload(); !loaded) return loaded.error();
+  applier->reloads_ = 0;
+
+  const Engine& engine = *applier->engine_;
+  if (engine.receivable_count() == 0 && engine.customer_count() <= 1) {
+    auto journal = store.journal_size();
+    if (!journal) return journal.error();
+    if (*journal > 0) {
+      // A journal without state: rebuild it once, as the writer would have written it.
+      applier->engine_ = std::make_unique<Engine>(applier->options_);
+      auto last = replay_journal(store, *applier->engine_);
+      if (!last) return last.error();
+      applier->evaluated_at_ = *last;
+      auto transaction = store.begin();
+      if (!transaction) return transaction.error();
+      if (auto written = applier->write_everything(**transaction); !written) {
+        return written.error();
+      }
+      if (auto committed = (*transaction)->commit(); !committed) return committed.error();
+    }
+  }
+  return applier;
+}
+
+Result<void> EngineApplier::reload() {
+  ++reloads_;
+  receivables_.clear();
+  customers_.clear();
+  dirty_ = false;
+  needs_reload_ = true;
+  std::vector<std::string> customers;
+  std::vector<std::string> receivables;
+  auto collect = [](std::vector<std::string>& into) {
+    return [&into](std::string_view blob) -> Result<void> {
+      into.emplace_back(blob);
+      return {};
+    };
+  };
+  if (auto read = store_.for_each_state(store::StateKind::customer, collect(customers)); !read) {
+    return read.error();
+  }
+  if (auto read = store_.for_each_state(store::StateKind::receivable, collect(receivables));
+      !read) {
+    return read.error();
+  }
+  auto offsets = store_.source_offsets(clock_source);
+  if (!offsets) return offsets.error();
+  const core::Timestamp at =
+      offsets->empty() ? core::Timestamp{}
+                       : core::Timestamp(std::chrono::microseconds(offsets->front().offset));
+  auto engine = std::make_unique<Engine>(options_);
+  if (auto loaded = engine->load(customers, receivables, at); !loaded) {
+    return Error{loaded.error().field,
+                 "the stored engine state cannot be loaded: " + loaded.error().message};
+  }
+  engine_ = std::move(engine);
+  evaluated_at_ = at;
+  needs_reload_ = false;
+  return {};
+}
+
+Result<void> EngineApplier::record(store::Transaction& transaction,
+                                   const core::engine::Changes& changes, core::Timestamp now) {
+  receivables_.insert(changes.receivables.begin(), changes.receivables.end());
+  customers_.insert(changes.customers.begin(), changes.customers.end());
+  // Alerts are few next to events: written as they come, which keeps their order.
+  for (const core::engine::Alert& alert : changes.raised) {
+    if (auto raised = transaction.raise_alert(alert_row(alert, now)); !raised) return raised;
+  }
+  for (const std::string& id : changes.resolved) {
+    if (auto resolved = transaction.resolve_alert(id, now); !resolved) return resolved;
+  }
+  return {};
+}
+
+Result<void> EngineApplier::apply(store::Transaction& transaction, const core::Event& event,
+                                  core::Timestamp now) {
+  if (needs_reload_) {
+    if (auto reloaded = reload(); !reloaded) return reloaded.error();
+  }
+  dirty_ = true;
+  evaluated_at_ = std::max(evaluated_at_, now);
+  const core::engine::Changes changes = engine_->apply(event, now);
+  return record(transaction, changes, now);
+}
+
+bool EngineApplier::advance_due(core::Timestamp now) const {
+  return needs_reload_ || core::utc_date(now) > engine_->evaluated_on();
+}
+
+Result<void> EngineApplier::advance(store::Transaction& transaction, core::Timestamp now) {
+  if (needs_reload_) {
+    if (auto reloaded = reload(); !reloaded) return reloaded.error();
+  }
+  dirty_ = true;
+  evaluated_at_ = std::max(evaluated_at_, now);
+  const core::engine::Changes changes = engine_->advance(now);
+  return record(transaction, changes, now);
+}
+
+Result<void> EngineApplier::before_commit(store::Transaction& transaction) {
+  if (!dirty_) return {};
+  const core::Date today = engine_->evaluated_on();
+  for (const std::string& id : receivables_) {
+    const core::engine::Receivable* receivable = engine_->find_receivable(id);
+    RELANCE_ASSERT(receivable != nullptr && "the engine reported a change of an unknown invoice");
+    if (auto put = transaction.put_state(receivable_row(*engine_, *receivable, today)); !put) {
+      return put;
+    }
+  }
+  for (const std::string& id : customers_) {
+    const core::engine::Customer* customer = engine_->find_customer(id);
+    RELANCE_ASSERT(customer != nullptr && "the engine reported a change of an unknown customer");
+    if (auto put = transaction.put_state(customer_row(*engine_, *customer, today)); !put) {
+      return put;
+    }
+  }
+  return transaction.put_source_offset(
+      store::SourceOffset{std::string(clock_source), 0, micros(evaluated_at_)});
+}
+
+void EngineApplier::committed() {
+  receivables_.clear();
+  customers_.clear();
+  dirty_ = false;
+}
+
+void EngineApplier::rolled_back() {
+  if (!dirty_ && !needs_reload_) return;  // nothing was applied since the last commit
+  // A failed reload leaves needs_reload_ set: the next apply() tries again and fails the
+  // transaction rather than apply on top of a state the store does not hold.
+  (void)reload();
+}
+
+Result<void> EngineApplier::write_everything(store::Transaction& transaction) {
+  const Engine& engine = *engine_;
+  for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) {
+    receivables_.insert(engine.receivable(r).invoice_id);
+  }
+  for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
+    customers_.insert(engine.customer(c).id);
+  }
+  for (const core::engine::Alert& alert : engine.alerts()) {
+    if (auto raised = transaction.raise_alert(alert_row(alert, evaluated_at_)); !raised) {
+      return raised;
+    }
+  }
+  dirty_ = true;
+  auto written = before_commit(transaction);
+  committed();
+  return written;
+}
+
+}  // namespace relance::state

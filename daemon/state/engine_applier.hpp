@@ -1,0 +1,77 @@
+#pragma once
+// The receivable engine behind the single writer. The writer hands it each newly journaled
+// event inside its transaction; it applies it to the in-memory engine and writes what changed
+// (receivables and customers: blob + view JSON; alerts raised and resolved) into that same
+// transaction, so that journal and state never disagree. At start it loads the stored blobs
+// instead of replaying the journal; when a transaction fails it reloads them.
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "core/engine/engine.hpp"
+#include "ingest/applier.hpp"
+#include "store/store.hpp"
+
+namespace relance::state {
+
+// The engine remembers the latest time it was evaluated at; it is stored with the state, in the
+// offsets table, so that a restart evaluates as of the same day and lets advance() persist what
+// time changed since.
+inline constexpr std::string_view clock_source = "engine:clock";
+
+// The rows of the state table for an entity of `engine`, views as of `today`.
+store::StateRow receivable_row(const core::engine::Engine& engine,
+                               const core::engine::Receivable& receivable, core::Date today);
+store::StateRow customer_row(const core::engine::Engine& engine,
+                             const core::engine::Customer& customer, core::Date today);
+store::AlertRow alert_row(const core::engine::Alert& alert, core::Timestamp raised_at);
+
+// Applies the journal, from its first event, to `engine` (which should be empty), each event as
+// of the time it was received, as the writer did. Returns the latest received_at (epoch when
+// the journal is empty).
+Result<core::Timestamp> replay_journal(store::Store& store, core::engine::Engine& engine);
+
+class EngineApplier final : public ingest::Applier {
+ public:
+  // Loads every stored customer and receivable. A store that has a journal but no state (written
+  // by a relanced without the engine) is rebuilt from the journal, and the state written, first.
+  // Call before the writer starts: it may open a transaction.
+  static Result<std::unique_ptr<EngineApplier>> open(store::Store& store,
+                                                     core::engine::EngineOptions options);
+
+  Result<void> apply(store::Transaction& transaction, const core::Event& event,
+                     core::Timestamp now) override;
+  bool advance_due(core::Timestamp now) const override;
+  Result<void> advance(store::Transaction& transaction, core::Timestamp now) override;
+  Result<void> before_commit(store::Transaction& transaction) override;
+  void committed() override;
+  void rolled_back() override;
+
+  // On the writer thread only, or while no writer runs (tests).
+  const core::engine::Engine& engine() const { return *engine_; }
+  int reloads() const { return reloads_; }
+
+ private:
+  EngineApplier(store::Store& store, core::engine::EngineOptions options)
+      : store_(store), options_(std::move(options)) {}
+  // A fresh engine from the stored blobs, as of the stored clock.
+  Result<void> reload();
+  Result<void> record(store::Transaction& transaction, const core::engine::Changes& changes,
+                      core::Timestamp now);
+  Result<void> write_everything(store::Transaction& transaction);
+
+  store::Store& store_;
+  const core::engine::EngineOptions options_;
+  std::unique_ptr<core::engine::Engine> engine_;
+  core::Timestamp evaluated_at_{};  // the latest `now` given to the engine
+  // Changed since the last commit: written once each by before_commit().
+  std::set<std::string> receivables_;
+  std::set<std::string> customers_;
+  bool dirty_ = false;         // the engine holds changes not committed
+  bool needs_reload_ = false;  // a reload failed: the engine cannot be trusted until one works
+  int reloads_ = 0;
+};
+
+}  // namespace relance::state

@@ -1,0 +1,463 @@
+// The engine behind the writer: what it stores equals what a replay of the journal computes, a
+// restart resumes from the stored state, and a failed commit leaves no trace in memory.
+
+#include "state/engine_applier.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
+#include "fake_store.hpp"
+#include "ingest/writer.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "temp_dir.hpp"
+
+namespace relance::state {
+namespace {
+
+namespace json = boost::json;
+using core::engine::Engine;
+using namespace std::chrono_literals;
+
+constexpr auto wait_max = 30s;
+
+core::Date day(int offset) {  // days after 2026-01-05
+  return core::add_days(core::parse_date("2026-01-05").value(), offset);
+}
+core::Timestamp noon(int offset) {
+  return core::Timestamp(std::chrono::sys_days(day(offset)).time_since_epoch()) + 12h;
+}
+core::Money eur(std::int64_t minor) {
+  return core::Money{minor, core::Currency::from_code("EUR").value()};
+}
+
+core::Event encoded(core::EventType type, core::EventData data, std::string id, int date) {
+  core::Event event;
+  event.id = std::move(id);
+  event.source = "erp/test";
+  event.type = type;
+  event.time = noon(date);
+  event.data = std::move(data);
+  core::encode_event(event);
+  return event;
+}
+
+core::Event customer(int c) {
+  core::CustomerUpserted d;
+  d.customer_id = "C-" + std::to_string(c);
+  d.name = "Customer " + std::to_string(c);
+  d.emails = {"ap" + std::to_string(c) + "@example.com"};
+  if (c % 3 == 0) d.credit_limit = eur(150'000);
+  return encoded(core::EventType::customer_upserted, d, "cust-" + std::to_string(c), 0);
+}
+
+std::string invoice_id(int i) { return "INV-2026-" + std::to_string(1000 + i); }
+
+core::Event invoice(int i, int c, std::int64_t amount, int issued) {
+  core::InvoiceData d;
+  d.invoice_id = invoice_id(i);
+  d.customer_id = "C-" + std::to_string(c);
+  d.amount = eur(amount);
+  d.issue_date = day(issued);
+  d.due_date = day(issued + 30);
+  d.number = invoice_id(i);
+  return encoded(core::EventType::invoice_issued, d, "inv-" + std::to_string(i), issued);
+}
+
+core::Event payment(const std::string& id, std::int64_t amount, int date, std::optional<int> c,
+                    std::vector<core::Allocation> allocations,
+                    std::optional<std::string> remittance) {
+  core::PaymentReceived d;
+  d.payment_id = id;
+  d.amount = eur(amount);
+  d.received_date = day(date);
+  if (c) d.customer_id = "C-" + std::to_string(*c);
+  d.allocations = std::move(allocations);
+  d.remittance_info = std::move(remittance);
+  return encoded(core::EventType::payment_received, d, "pay-" + id, date);
+}
+
+core::Event credit_note(const std::string& id, int c, std::int64_t amount, int date,
+                        std::optional<std::string> invoice) {
+  core::CreditNoteIssued d;
+  d.credit_note_id = id;
+  d.customer_id = "C-" + std::to_string(c);
+  d.amount = eur(amount);
+  d.issue_date = day(date);
+  d.invoice_id = std::move(invoice);
+  return encoded(core::EventType::credit_note_issued, d, "cn-" + id, date);
+}
+
+core::Event dispute(int i, int date) {
+  core::DisputeOpened d;
+  d.invoice_id = invoice_id(i);
+  d.reason = "goods damaged";
+  d.dispute_id = "D-" + std::to_string(i);
+  return encoded(core::EventType::dispute_opened, d, "dispute-" + std::to_string(i), date);
+}
+
+// A realistic mix over about three months, in requests of one day each: invoices, payments
+// found by reference, by allocation over several invoices, by unique amount, unmatched ones,
+// payments before their invoice, credit notes, disputes, and events sent twice.
+std::vector<std::vector<core::Event>> daily_requests(unsigned seed) {
+  std::mt19937 random(seed);
+  auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  constexpr int days = 90;
+  constexpr int customers = 12;
+  constexpr int invoices = 240;
+  std::vector<std::vector<core::Event>> by_day(days + 45);
+  for (int c = 0; c < customers; ++c) by_day[0].push_back(customer(c));
+  for (int i = 0; i < invoices; ++i) {
+    const int c = pick(customers);
+    const std::int64_t amount = 10'000 + 100 * pick(900);
+    const int issued = pick(days);
+    const core::Event issued_event = invoice(i, c, amount, issued);
+    const std::string pay_id = "P-" + std::to_string(i);
+    const int paid = issued + 5 + pick(40);
+    switch (i % 8) {
+      case 0:
+      case 1:  // paid in full, invoice number in the remittance text
+        by_day[issued].push_back(issued_event);
+        by_day[paid].push_back(
+            payment(pay_id, amount, paid, c, {}, "Payment of invoice " + invoice_id(i)));
+        break;
+      case 2:  // partly paid by reference, partly credited
+        by_day[issued].push_back(issued_event);
+        by_day[paid].push_back(payment(pay_id, amount / 2, paid, c, {}, invoice_id(i)));
+        by_day[paid + 1].push_back(
+            credit_note("CN-" + std::to_string(i), c, amount / 4, paid + 1, invoice_id(i)));
+        break;
+      case 3:  // the payment arrives before the invoice
+        by_day[issued].push_back(
+            payment(pay_id, amount, issued, c, {{invoice_id(i), eur(amount)}}, std::nullopt));
+        by_day[issued + 2].push_back(issued_event);
+        break;
+      case 4:  // unmatched money: an alert
+        by_day[issued].push_back(issued_event);
+        by_day[paid].push_back(payment(pay_id, 777, paid, c, {}, "thanks"));
+        break;
+      case 5:  // disputed, never paid
+        by_day[issued].push_back(issued_event);
+        by_day[std::min(issued + 35, days + 40)].push_back(dispute(i, issued + 35));
+        break;
+      default:  // left open: goes overdue with time
+        by_day[issued].push_back(issued_event);
+        break;
+    }
+  }
+  // One payment over two invoices of the same customer, by explicit allocation.
+  by_day[days].push_back(invoice(invoices, 1, 20'000, days - 10));
+  by_day[days].push_back(invoice(invoices + 1, 1, 30'000, days - 10));
+  by_day[days + 1].push_back(
+      payment("P-split", 50'000, days + 1, 1,
+              {{invoice_id(invoices), eur(20'000)}, {invoice_id(invoices + 1), eur(30'000)}},
+              std::nullopt));
+  // Duplicates: some requests are sent again later, whole.
+  for (int d = 0; d < 20; ++d) {
+    const auto again = by_day[static_cast<std::size_t>(d * 3)];
+    by_day[static_cast<std::size_t>(d * 3 + 5)].insert(
+        by_day[static_cast<std::size_t>(d * 3 + 5)].end(), again.begin(), again.end());
+  }
+  return by_day;
+}
+
+class SettableClock final : public core::Clock {
+ public:
+  core::Timestamp now() const override {
+    std::lock_guard lock(mutex_);
+    return now_;
+  }
+  void set(core::Timestamp now) {
+    std::lock_guard lock(mutex_);
+    now_ = now;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  core::Timestamp now_ = noon(0);
+};
+
+// Submits one request and waits for its outcome.
+ingest::WriteOutcome write(ingest::Writer& writer, std::vector<core::Event> events) {
+  std::mutex mutex;
+  std::condition_variable done;
+  std::optional<ingest::WriteOutcome> outcome;
+  const auto admission = writer.submit(std::move(events), [&](ingest::WriteOutcome result) {
+    std::lock_guard lock(mutex);
+    outcome = std::move(result);
+    done.notify_all();
+  });
+  RELANCE_ASSERT(admission == ingest::Admission::queued);
+  std::unique_lock lock(mutex);
+  RELANCE_ASSERT(done.wait_for(lock, wait_max, [&] { return outcome.has_value(); }));
+  return std::move(*outcome);
+}
+
+std::vector<std::string> stored_blobs(store::Store& store, store::StateKind kind) {
+  std::vector<std::string> blobs;
+  auto read = store.for_each_state(kind, [&](std::string_view blob) -> Result<void> {
+    blobs.emplace_back(blob);
+    return {};
+  });
+  EXPECT_TRUE(read) << read.error().to_string();
+  return blobs;
+}
+
+// The blobs an engine would store, in the store's key order. The engine always has the bucket of
+// records whose customer is not known yet (id ""); it is stored once something went there.
+std::vector<std::string> engine_blobs(const Engine& engine, store::StateKind kind,
+                                      store::Store& store) {
+  const auto unassigned = store.find_state_view(store::StateKind::customer, "");
+  const bool with_unassigned = unassigned.ok() && unassigned->has_value();
+  std::vector<std::pair<std::string, std::string>> rows;
+  if (kind == store::StateKind::receivable) {
+    for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) {
+      rows.emplace_back(engine.receivable(r).invoice_id,
+                        engine.serialize_receivable(engine.receivable(r)));
+    }
+  } else {
+    for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
+      if (engine.customer(c).id.empty() && !with_unassigned) continue;
+      rows.emplace_back(engine.customer(c).id, engine.serialize_customer(engine.customer(c)));
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  std::vector<std::string> blobs;
+  for (auto& row : rows) blobs.push_back(std::move(row.second));
+  return blobs;
+}
+
+std::int64_t stored_clock(store::Store& store) {
+  auto offsets = store.source_offsets(clock_source);
+  RELANCE_ASSERT(offsets.ok() && offsets->size() == 1);
+  return offsets->front().offset;
+}
+
+class EngineApplierTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open_store(); }
+  void open_store() {
+    store_.reset();
+    auto opened = store::open_sqlite_store({.path = dir_.file("relance.db")});
+    ASSERT_TRUE(opened) << opened.error().to_string();
+    store_ = std::move(*opened);
+  }
+  std::unique_ptr<EngineApplier> open_applier() {
+    auto applier = EngineApplier::open(*store_, {});
+    EXPECT_TRUE(applier) << applier.error().to_string();
+    RELANCE_ASSERT(applier.ok());
+    return std::move(*applier);
+  }
+
+  // Writes every day's request through a writer with the engine applier, the clock at that
+  // day's noon; then lets `idle_days` pass with the writer idle, so that it advances alone.
+  void run_days(EngineApplier& applier, const std::vector<std::vector<core::Event>>& days,
+                int idle_days) {
+    SettableClock clock;
+    metrics::Registry registry;
+    ingest::Writer writer(*store_, {.advance_interval = 1ms}, registry, &clock, &applier);
+    for (std::size_t d = 0; d < days.size(); ++d) {
+      clock.set(noon(static_cast<int>(d)));
+      if (days[d].empty()) continue;
+      const auto outcome = write(writer, days[d]);
+      ASSERT_TRUE(outcome) << outcome.error().to_string();
+    }
+    const core::Timestamp later = noon(static_cast<int>(days.size()) + idle_days);
+    clock.set(later);
+    const auto deadline = std::chrono::steady_clock::now() + wait_max;
+    while (stored_clock(*store_) != later.time_since_epoch().count() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    writer.stop();
+    ASSERT_EQ(stored_clock(*store_), later.time_since_epoch().count())
+        << "the writer never advanced";
+  }
+
+  store::testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(EngineApplierTest, replay_of_the_journal_gives_the_stored_blobs_byte_for_byte) {
+  auto applier = open_applier();
+  run_days(*applier, daily_requests(42), 20);
+
+  const auto stored_receivables = stored_blobs(*store_, store::StateKind::receivable);
+  const auto stored_customers = stored_blobs(*store_, store::StateKind::customer);
+  ASSERT_EQ(stored_receivables.size(), 242u);
+  ASSERT_GE(stored_customers.size(), 12u);
+  // What the live engine holds is what was stored.
+  EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::receivable, *store_),
+            stored_receivables);
+  EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::customer, *store_), stored_customers);
+
+  // A fresh engine fed the journal, each event as of when it was received, then brought to the
+  // same time, computes the same bytes.
+  Engine replayed;
+  auto last = replay_journal(*store_, replayed);
+  ASSERT_TRUE(last) << last.error().to_string();
+  (void)replayed.advance(core::Timestamp(std::chrono::microseconds(stored_clock(*store_))));
+  EXPECT_EQ(engine_blobs(replayed, store::StateKind::receivable, *store_), stored_receivables);
+  EXPECT_EQ(engine_blobs(replayed, store::StateKind::customer, *store_), stored_customers);
+
+  // And the same views. A stored view is as of the day it was written ("as_of"): rows are
+  // rewritten when they change, not every day.
+  for (std::uint32_t r = 0; r < replayed.receivable_count(); ++r) {
+    const auto& receivable = replayed.receivable(r);
+    const auto stored =
+        store_->find_state_view(store::StateKind::receivable, receivable.invoice_id);
+    ASSERT_TRUE(stored && stored->has_value()) << receivable.invoice_id;
+    const auto as_of = core::parse_date(json::parse(**stored).at("as_of").as_string());
+    ASSERT_TRUE(as_of);
+    EXPECT_LE(*as_of, replayed.evaluated_on());
+    EXPECT_EQ(**stored, receivable_row(replayed, receivable, *as_of).view_json);
+  }
+  // The open alerts stored are the engine's.
+  std::vector<std::string> engine_alerts;
+  for (const auto& alert : replayed.alerts()) engine_alerts.push_back(alert.id);
+  std::vector<std::string> open_alerts;
+  const auto listed = store_->list_alerts(store::AlertStatus::open, "", 100000);
+  ASSERT_TRUE(listed);
+  for (const auto& alert : *listed) {
+    open_alerts.push_back(alert.id);
+  }
+  EXPECT_FALSE(open_alerts.empty());
+  EXPECT_EQ(open_alerts, engine_alerts);
+}
+
+TEST_F(EngineApplierTest, time_alone_moves_receivables_overdue_in_the_store) {
+  auto applier = open_applier();
+  run_days(*applier, {{customer(1), invoice(1, 1, 12'000, 0)}}, 0);
+  auto view = store_->find_state_view(store::StateKind::receivable, invoice_id(1));
+  ASSERT_TRUE(view && view->has_value());
+  EXPECT_EQ(json::parse(**view).at("status"), "open");
+
+  run_days(*applier, {}, 45);  // due on day 30; the writer advances while idle
+  view = store_->find_state_view(store::StateKind::receivable, invoice_id(1));
+  const json::object document = json::parse(**view).as_object();
+  EXPECT_EQ(document.at("status"), "overdue") << **view;
+  EXPECT_EQ(document.at("as_of").as_string(), core::format_date(day(45)));
+}
+
+TEST_F(EngineApplierTest, restart_loads_the_stored_state_without_replaying) {
+  std::vector<std::string> receivables;
+  std::vector<std::string> customers;
+  {
+    auto applier = open_applier();
+    run_days(*applier, daily_requests(7), 3);
+    receivables = stored_blobs(*store_, store::StateKind::receivable);
+    customers = stored_blobs(*store_, store::StateKind::customer);
+  }
+  open_store();
+  auto applier = open_applier();
+  EXPECT_EQ(applier->engine().receivable_count(), receivables.size());
+  EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::receivable, *store_), receivables);
+  EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::customer, *store_), customers);
+
+  // And it goes on from there: a new payment settles a stored invoice.
+  const core::engine::Receivable* open_one = nullptr;
+  for (std::uint32_t r = 0; r < applier->engine().receivable_count() && !open_one; ++r) {
+    if (Engine::owes(applier->engine().receivable(r))) open_one = &applier->engine().receivable(r);
+  }
+  ASSERT_NE(open_one, nullptr);
+  const std::string id = open_one->invoice_id;
+  const auto owed = open_one->open;
+  std::vector<std::vector<core::Event>> more(140);
+  more[139] = {payment("P-late", owed, 139, std::nullopt, {{id, eur(owed)}}, std::nullopt)};
+  run_days(*applier, more, 0);
+  const auto view = store_->find_state_view(store::StateKind::receivable, id);
+  EXPECT_EQ(json::parse(**view).at("status"), "paid") << **view;
+}
+
+TEST_F(EngineApplierTest, alert_is_stored_open_then_resolved_when_it_stops_being_true) {
+  auto applier = open_applier();
+  // A payment naming an invoice that does not exist yet: money waits, an alert says so.
+  run_days(*applier, {{customer(1), payment("P-1", 12'000, 0, 1, {}, "Invoice " + invoice_id(5))}},
+           0);
+  const auto open = *store_->list_alerts(store::AlertStatus::open, "", 100);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].customer_id, "C-1");
+  const json::object alert = json::parse(open[0].json).as_object();
+  EXPECT_EQ(alert.at("id").as_string(), open[0].id);
+  EXPECT_EQ(alert.at("kind").as_string(), open[0].kind);
+
+  std::vector<std::vector<core::Event>> later(2);
+  later[1] = {invoice(5, 1, 12'000, 1)};
+  run_days(*applier, later, 0);
+  EXPECT_TRUE(store_->list_alerts(store::AlertStatus::open, "", 100)->empty());
+  const auto resolved = *store_->list_alerts(store::AlertStatus::resolved, "", 100);
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].id, open[0].id);
+  EXPECT_TRUE(resolved[0].resolved_at.has_value());
+  const auto view = store_->find_state_view(store::StateKind::receivable, invoice_id(5));
+  EXPECT_EQ(json::parse(**view).at("status"), "paid") << **view;
+}
+
+TEST_F(EngineApplierTest, journal_without_state_is_rebuilt_at_open) {
+  const auto days = daily_requests(3);
+  {
+    // A relanced without the engine journaled these.
+    SettableClock clock;
+    metrics::Registry registry;
+    ingest::Writer writer(*store_, {}, registry, &clock);
+    for (std::size_t d = 0; d < days.size(); ++d) {
+      clock.set(noon(static_cast<int>(d)));
+      if (!days[d].empty()) {
+        ASSERT_TRUE(write(writer, days[d]));
+      }
+    }
+  }
+  ASSERT_TRUE(stored_blobs(*store_, store::StateKind::receivable).empty());
+  auto applier = open_applier();
+  Engine replayed;
+  ASSERT_TRUE(replay_journal(*store_, replayed));
+  EXPECT_EQ(stored_blobs(*store_, store::StateKind::receivable),
+            engine_blobs(replayed, store::StateKind::receivable, *store_));
+  EXPECT_EQ(stored_blobs(*store_, store::StateKind::customer),
+            engine_blobs(replayed, store::StateKind::customer, *store_));
+  EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::receivable, *store_),
+            engine_blobs(replayed, store::StateKind::receivable, *store_));
+  EXPECT_FALSE(store_->list_alerts(store::AlertStatus::open, "", 10)->empty());
+}
+
+TEST(EngineApplier, failed_commit_drops_what_it_applied_and_reloads_the_stored_state) {
+  store::testing::FakeStore store;
+  std::atomic<bool> fail{false};
+  store.set_commit_hook([&]() -> Result<void> {
+    if (fail) return Error{"", "disk full"};
+    return {};
+  });
+  auto opened = EngineApplier::open(store, {});
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  EngineApplier& applier = **opened;
+  SettableClock clock;
+  metrics::Registry registry;
+  ingest::Writer writer(store, {}, registry, &clock, &applier);
+  ASSERT_TRUE(write(writer, {customer(1), invoice(1, 1, 10'000, 0)}));
+
+  fail = true;
+  const auto failed =
+      write(writer, {invoice(2, 1, 5'000, 0), payment("P-1", 10'000, 0, 1, {}, invoice_id(1))});
+  ASSERT_FALSE(failed);
+  fail = false;
+  // The failed batch left nothing in the store, and nothing in the engine either.
+  EXPECT_EQ(applier.reloads(), 1);
+  EXPECT_EQ(applier.engine().find_receivable(invoice_id(2)), nullptr);
+  ASSERT_NE(applier.engine().find_receivable(invoice_id(1)), nullptr);
+  EXPECT_EQ(applier.engine().find_receivable(invoice_id(1))->open, 10'000);
+
+  // Sent again, the same events apply once.
+  ASSERT_TRUE(
+      write(writer, {invoice(2, 1, 5'000, 0), payment("P-1", 10'000, 0, 1, {}, invoice_id(1))}));
+  writer.stop();
+  EXPECT_EQ(applier.engine().find_receivable(invoice_id(1))->open, 0);
+  EXPECT_EQ(engine_blobs(applier.engine(), store::StateKind::receivable, store),
+            stored_blobs(store, store::StateKind::receivable));
+}
+
+}  // namespace
+}  // namespace relance::state

@@ -62,6 +62,82 @@ struct SourceOffset {
   bool operator==(const SourceOffset&) const = default;
 };
 
+// The outbox: dunning actions waiting for (or done with) delivery by the dispatcher.
+//   pending -> sending -> delivered | pending (retry later) | dead | dropped
+//   dead -> pending (an operator's retry); sending -> pending (restart after a crash)
+enum class OutboxStatus { pending, sending, delivered, dropped, dead };
+inline constexpr OutboxStatus outbox_statuses[] = {OutboxStatus::pending, OutboxStatus::sending,
+                                                   OutboxStatus::delivered, OutboxStatus::dropped,
+                                                   OutboxStatus::dead};
+// The words of the schema's CHECK constraint and of the HTTP API.
+inline std::string_view outbox_status_name(OutboxStatus status) {
+  switch (status) {
+    case OutboxStatus::pending:
+      return "pending";
+    case OutboxStatus::sending:
+      return "sending";
+    case OutboxStatus::delivered:
+      return "delivered";
+    case OutboxStatus::dropped:
+      return "dropped";
+    case OutboxStatus::dead:
+      return "dead";
+  }
+  return "pending";
+}
+inline std::optional<OutboxStatus> parse_outbox_status(std::string_view name) {
+  for (const OutboxStatus status : outbox_statuses) {
+    if (outbox_status_name(status) == name) return status;
+  }
+  return std::nullopt;
+}
+
+// An action as the writer enqueues it.
+struct OutboxEntry {
+  // Deterministic (receivable or customer, step, due date): a second enqueue is a no-op.
+  std::string idempotency_key;
+  std::string sink;  // registered sink name ("email.smtp", "crm.rest")
+  std::string customer_id;
+  std::vector<std::string> invoice_ids;
+  std::string payload;       // JSON of the Delivery (daemon/outbox/payload.hpp), kept as is
+  core::Timestamp due_at{};  // the first attempt is not made before
+  core::Timestamp created_at{};
+};
+
+struct OutboxRow {
+  std::int64_t id = 0;  // from 1, increasing in enqueue order
+  std::string idempotency_key;
+  std::string sink;
+  std::string customer_id;
+  std::vector<std::string> invoice_ids;
+  std::string payload;
+  core::Timestamp due_at{};
+  OutboxStatus status = OutboxStatus::pending;
+  std::int32_t attempts = 0;  // sends made
+  core::Timestamp next_attempt_at{};
+  std::string last_error;  // the last failure, or why it was dropped; "" if none
+  core::Timestamp created_at{};
+  core::Timestamp updated_at{};
+};
+
+// The end of one claimed (`sending`) row's turn.
+struct OutboxSettlement {
+  OutboxStatus status = OutboxStatus::delivered;  // pending (later), delivered, dropped or dead
+  bool attempted = true;  // a send was made: attempts + 1 (not when postponed or dropped)
+  std::optional<core::Timestamp> next_attempt_at;  // pending: when to try again
+  std::string last_error;                          // kept as is, even ""
+  core::Timestamp at{};
+};
+
+enum class OutboxRetryOutcome { retried, unknown, not_dead };
+
+// Rows per status.
+struct OutboxDepth {
+  std::int64_t counts[sizeof(outbox_statuses) / sizeof(outbox_statuses[0])] = {};
+  std::int64_t& operator[](OutboxStatus status) { return counts[static_cast<int>(status)]; }
+  std::int64_t operator[](OutboxStatus status) const { return counts[static_cast<int>(status)]; }
+};
+
 // Work of one writer batch. Nothing is visible to readers before commit(); destroying an
 // uncommitted transaction rolls it back.
 class Transaction {
@@ -91,6 +167,9 @@ class Transaction {
   virtual Result<void> resolve_alert(std::string_view id, core::Timestamp at) = 0;
   // Records where a partitioned source stands, with the state its messages produced.
   virtual Result<void> put_source_offset(const SourceOffset& offset) = 0;
+  // Adds the action as pending, due at entry.due_at; nothing when its idempotency key is already
+  // in the outbox (whatever that row's status) or earlier in this transaction.
+  virtual Result<void> enqueue(const OutboxEntry& entry) = 0;
   virtual Result<void> commit() = 0;
 };
 
@@ -123,6 +202,43 @@ class Store {
                                                     std::size_t limit) = 0;
 
   virtual Result<std::vector<SourceOffset>> source_offsets(std::string_view source) = 0;
+
+  // The outbox, for the dispatcher and the operators. These write outside the writer's
+  // transactions (any thread, each call its own short transaction): they only move rows the
+  // writer has committed, and the writer only inserts.
+  //
+  // Moves up to `limit` pending rows whose next_attempt_at <= now to `sending` and returns them,
+  // earliest next_attempt_at first (then id). Two concurrent claims never return the same row.
+  virtual Result<std::vector<OutboxRow>> claim_outbox(core::Timestamp now, std::size_t limit) = 0;
+  // Ends the turn of a row in `sending`; false (and no change) when the row is not in `sending`.
+  virtual Result<bool> settle_outbox(std::int64_t id, const OutboxSettlement& settlement) = 0;
+  // Rows left in `sending` by a dispatcher that stopped mid-send (updated_at <= claimed_before)
+  // go back to pending, due at `at`: at-least-once, the idempotency key lets the receiver
+  // deduplicate. Returns how many.
+  virtual Result<std::int64_t> requeue_outbox_sending(core::Timestamp claimed_before,
+                                                      core::Timestamp at) = 0;
+  // A dead row goes back to pending, due at `at`, its attempts counted from 0 again.
+  virtual Result<OutboxRetryOutcome> retry_outbox(std::int64_t id, core::Timestamp at) = 0;
+  virtual Result<std::optional<OutboxRow>> find_outbox(std::int64_t id) = 0;
+  // Rows with id > after_id in id order, at most `limit`; all statuses when `status` is empty.
+  virtual Result<std::vector<OutboxRow>> list_outbox(std::optional<OutboxStatus> status,
+                                                     std::int64_t after_id, std::size_t limit) = 0;
+  virtual Result<OutboxDepth> outbox_depth() = 0;
+
+  // The dispatcher's outcomes, as settlements.
+  Result<bool> mark_outbox_delivered(std::int64_t id, core::Timestamp at) {
+    return settle_outbox(id, {OutboxStatus::delivered, true, std::nullopt, "", at});
+  }
+  Result<bool> mark_outbox_retry(std::int64_t id, core::Timestamp next_attempt_at,
+                                 std::string error, core::Timestamp at) {
+    return settle_outbox(id, {OutboxStatus::pending, true, next_attempt_at, std::move(error), at});
+  }
+  Result<bool> mark_outbox_dropped(std::int64_t id, std::string reason, core::Timestamp at) {
+    return settle_outbox(id, {OutboxStatus::dropped, false, std::nullopt, std::move(reason), at});
+  }
+  Result<bool> mark_outbox_dead(std::int64_t id, std::string error, core::Timestamp at) {
+    return settle_outbox(id, {OutboxStatus::dead, true, std::nullopt, std::move(error), at});
+  }
 
   // Cheap liveness probe of the backend, for /readyz.
   virtual Result<void> ping() = 0;

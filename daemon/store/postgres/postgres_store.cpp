@@ -1,11 +1,15 @@
 #include "store/postgres/postgres_store.hpp"
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <tuple>
 #include <utility>
 
 #include "store/migrations.hpp"
+#include "store/outbox_json.hpp"
 #include "store/postgres/connection.hpp"
 #include "store/postgres/migrate.hpp"
 
@@ -40,6 +44,7 @@ constexpr const char* put_state_name = "relance_put_state";
 constexpr const char* raise_alert_name = "relance_raise_alert";
 constexpr const char* resolve_alert_name = "relance_resolve_alert";
 constexpr const char* put_source_offset_name = "relance_put_source_offset";
+constexpr const char* enqueue_name = "relance_enqueue";
 
 const StatementSpec writer_statements[] = {
     {begin_name, "BEGIN"},
@@ -93,6 +98,15 @@ const StatementSpec writer_statements[] = {
     {put_source_offset_name,
      "INSERT INTO source_offsets (source, \"partition\", \"offset\") VALUES ($1, $2, $3) "
      "ON CONFLICT (source, \"partition\") DO UPDATE SET \"offset\" = excluded.\"offset\""},
+    {enqueue_name,
+     "INSERT INTO outbox (idempotency_key, sink, customer_id, invoice_ids, payload, due_at, "
+     "status, attempts, next_attempt_at, last_error, created_at, updated_at) "
+     "VALUES ($1, $2, $3, $4, $5, " RELANCE_PG_FROM_US("$6") ", 'pending', 0, " RELANCE_PG_FROM_US(
+         "$6") ", '', " RELANCE_PG_FROM_US("$7") ", " RELANCE_PG_FROM_US("$7") ") "
+                                                                               "ON CONFLICT "
+                                                                               "(idempotency_key) "
+                                                                               "DO "
+                                                                               "NOTHING"},
 };
 
 // Reader statements, prepared on each reader connection.
@@ -106,6 +120,20 @@ constexpr const char* customer_views_name = "relance_customer_views";
 constexpr const char* alerts_name = "relance_alerts";
 constexpr const char* alerts_by_status_name = "relance_alerts_by_status";
 constexpr const char* source_offsets_name = "relance_source_offsets";
+constexpr const char* claim_outbox_name = "relance_claim_outbox";
+constexpr const char* settle_outbox_name = "relance_settle_outbox";
+constexpr const char* requeue_outbox_name = "relance_requeue_outbox";
+constexpr const char* retry_outbox_name = "relance_retry_outbox";
+constexpr const char* find_outbox_name = "relance_find_outbox";
+constexpr const char* outbox_all_name = "relance_outbox_all";
+constexpr const char* outbox_by_status_name = "relance_outbox_by_status";
+constexpr const char* outbox_depth_name = "relance_outbox_depth";
+
+// The outbox row as every query returns it; outbox_row() decodes it.
+#define RELANCE_PG_OUTBOX_COLUMNS \
+  "id, idempotency_key, sink, customer_id, invoice_ids, payload, " RELANCE_PG_TO_US( \
+      "due_at") ", status, attempts, " RELANCE_PG_TO_US("next_attempt_at") ", "      \
+                "last_error, " RELANCE_PG_TO_US("created_at") ", " RELANCE_PG_TO_US("updated_at")
 
 #define RELANCE_PG_ALERT_COLUMNS                                      \
   "id, kind, severity, status, customer_id, json, " RELANCE_PG_TO_US( \
@@ -132,6 +160,37 @@ const StatementSpec reader_statements[] = {
     {source_offsets_name,
      "SELECT \"partition\", \"offset\" FROM source_offsets WHERE source = $1 "
      "ORDER BY \"partition\""},
+    // The outbox's updates run on reader connections, each its own transaction. SKIP LOCKED:
+    // dispatchers of several daemons claim different rows instead of waiting for each other.
+    {claim_outbox_name,
+     "UPDATE outbox SET status = 'sending', updated_at = " RELANCE_PG_FROM_US(
+         "$1") " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at "
+               "<= " RELANCE_PG_FROM_US("$1") " ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE "
+                                              "SKIP LOCKED) RETURNING " RELANCE_PG_OUTBOX_COLUMNS},
+    {settle_outbox_name,
+     "UPDATE outbox SET status = $2, attempts = attempts + $3::integer, next_attempt_at = "
+     "coalesce(" RELANCE_PG_FROM_US("$4") ", next_attempt_at), last_error = $5, "
+                                          "updated_at = " RELANCE_PG_FROM_US(
+                                              "$6") " WHERE id = $1 AND status = 'sending'"},
+    {requeue_outbox_name,
+     "UPDATE outbox SET status = 'pending', next_attempt_at = " RELANCE_PG_FROM_US(
+         "$2") ", updated_at = " RELANCE_PG_FROM_US("$2") " WHERE status = 'sending' AND "
+                                                          "updated_at <= " RELANCE_PG_FROM_US(
+                                                              "$1")},
+    // Answers the row's status before the update (none: unknown id).
+    {retry_outbox_name,
+     "WITH old AS (SELECT id, status FROM outbox WHERE id = $1 FOR UPDATE), "
+     "done AS (UPDATE outbox o SET status = 'pending', attempts = 0, next_attempt_at "
+     "= " RELANCE_PG_FROM_US("$2") ", updated_at = " RELANCE_PG_FROM_US(
+         "$2") " FROM old WHERE o.id = old.id AND "
+               "old.status = 'dead' RETURNING o.id) "
+               "SELECT status FROM old"},
+    {find_outbox_name, "SELECT " RELANCE_PG_OUTBOX_COLUMNS " FROM outbox WHERE id = $1"},
+    {outbox_all_name,
+     "SELECT " RELANCE_PG_OUTBOX_COLUMNS " FROM outbox WHERE id > $1 ORDER BY id LIMIT $2"},
+    {outbox_by_status_name, "SELECT " RELANCE_PG_OUTBOX_COLUMNS
+                            " FROM outbox WHERE status = $3 AND id > $1 ORDER BY id LIMIT $2"},
+    {outbox_depth_name, "SELECT status, count(*) FROM outbox GROUP BY status"},
 };
 
 const char* kind_name(StateKind kind) {
@@ -161,6 +220,33 @@ void append_array_element(std::string& array, std::string_view value) {
     array += c;
   }
   array += '"';
+}
+
+Result<std::vector<OutboxRow>> outbox_rows(const PGresult* rows) {
+  std::vector<OutboxRow> decoded;
+  decoded.reserve(static_cast<std::size_t>(PQntuples(rows)));
+  for (int row = 0; row < PQntuples(rows); ++row) {
+    OutboxRow entry;
+    entry.id = postgres::get_int64(rows, row, 0);
+    entry.idempotency_key = text_at(rows, row, 1);
+    entry.sink = text_at(rows, row, 2);
+    entry.customer_id = text_at(rows, row, 3);
+    auto ids = parse_invoice_ids(text_at(rows, row, 4));
+    if (!ids) return ids.error();
+    entry.invoice_ids = std::move(*ids);
+    entry.payload = text_at(rows, row, 5);
+    entry.due_at = timestamp(postgres::get_int64(rows, row, 6));
+    const auto status = parse_outbox_status(text_at(rows, row, 7));
+    if (!status) return Error{"outbox.status", "unknown status " + text_at(rows, row, 7)};
+    entry.status = *status;
+    entry.attempts = static_cast<std::int32_t>(postgres::get_int64(rows, row, 8));
+    entry.next_attempt_at = timestamp(postgres::get_int64(rows, row, 9));
+    entry.last_error = text_at(rows, row, 10);
+    entry.created_at = timestamp(postgres::get_int64(rows, row, 11));
+    entry.updated_at = timestamp(postgres::get_int64(rows, row, 12));
+    decoded.push_back(std::move(entry));
+  }
+  return decoded;
 }
 
 ConnectOptions connect_options(const PostgresOptions& options) {
@@ -246,6 +332,15 @@ class PostgresTransactionImpl final : public Transaction {
                    Param::integer(offset.offset)},
                   "storing the offset of " + offset.source + " partition " +
                       std::to_string(offset.partition)});
+  }
+
+  Result<void> enqueue(const OutboxEntry& entry) override {
+    return defer({enqueue_name,
+                  {Param::text(entry.idempotency_key), Param::text(entry.sink),
+                   Param::text(entry.customer_id), Param::text(invoice_ids_json(entry.invoice_ids)),
+                   Param::text(entry.payload), Param::integer(micros(entry.due_at)),
+                   Param::integer(micros(entry.created_at))},
+                  "enqueuing action " + entry.idempotency_key});
   }
 
   Result<void> commit() override {
@@ -457,6 +552,89 @@ class PostgresStoreImpl final : public Store {
         });
   }
 
+  // Not retried on a broken connection: an update may have been applied before the break.
+  Result<std::vector<OutboxRow>> claim_outbox(core::Timestamp now, std::size_t limit) override {
+    const Param params[] = {Param::integer(micros(now)),
+                            Param::integer(static_cast<std::int64_t>(limit))};
+    auto rows = write<std::vector<OutboxRow>>(claim_outbox_name, params, "claiming outbox rows",
+                                              outbox_rows);
+    if (!rows) return rows.error();
+    // RETURNING gives rows in no promised order.
+    std::sort(rows->begin(), rows->end(), [](const OutboxRow& a, const OutboxRow& b) {
+      return std::tie(a.next_attempt_at, a.id) < std::tie(b.next_attempt_at, b.id);
+    });
+    return rows;
+  }
+
+  Result<bool> settle_outbox(std::int64_t id, const OutboxSettlement& settlement) override {
+    const Param params[] = {Param::integer(id),
+                            Param::text(outbox_status_name(settlement.status)),
+                            Param::integer(settlement.attempted ? 1 : 0),
+                            settlement.next_attempt_at
+                                ? Param::integer(micros(*settlement.next_attempt_at))
+                                : Param::null_value(),
+                            Param::text(settlement.last_error),
+                            Param::integer(micros(settlement.at))};
+    return write<bool>(settle_outbox_name, params, "settling outbox row " + std::to_string(id),
+                       [](const PGresult* rows) -> Result<bool> {
+                         return std::strcmp(PQcmdTuples(const_cast<PGresult*>(rows)), "1") == 0;
+                       });
+  }
+
+  Result<std::int64_t> requeue_outbox_sending(core::Timestamp claimed_before,
+                                              core::Timestamp at) override {
+    const Param params[] = {Param::integer(micros(claimed_before)), Param::integer(micros(at))};
+    return write<std::int64_t>(
+        requeue_outbox_name, params, "requeuing outbox rows left in sending",
+        [](const PGresult* rows) -> Result<std::int64_t> {
+          return std::int64_t{std::strtoll(PQcmdTuples(const_cast<PGresult*>(rows)), nullptr, 10)};
+        });
+  }
+
+  Result<OutboxRetryOutcome> retry_outbox(std::int64_t id, core::Timestamp at) override {
+    const Param params[] = {Param::integer(id), Param::integer(micros(at))};
+    return write<OutboxRetryOutcome>(
+        retry_outbox_name, params, "retrying outbox row " + std::to_string(id),
+        [](const PGresult* rows) -> Result<OutboxRetryOutcome> {
+          if (PQntuples(rows) == 0) return OutboxRetryOutcome::unknown;
+          return text_at(rows, 0, 0) == "dead" ? OutboxRetryOutcome::retried
+                                               : OutboxRetryOutcome::not_dead;
+        });
+  }
+
+  Result<std::optional<OutboxRow>> find_outbox(std::int64_t id) override {
+    const Param params[] = {Param::integer(id)};
+    return read<std::optional<OutboxRow>>(
+        find_outbox_name, params, "reading an outbox row",
+        [](const PGresult* rows) -> Result<std::optional<OutboxRow>> {
+          auto decoded = outbox_rows(rows);
+          if (!decoded) return decoded.error();
+          if (decoded->empty()) return std::optional<OutboxRow>();
+          return std::optional<OutboxRow>(std::move(decoded->front()));
+        });
+  }
+
+  Result<std::vector<OutboxRow>> list_outbox(std::optional<OutboxStatus> status,
+                                             std::int64_t after_id, std::size_t limit) override {
+    std::vector<Param> params = {Param::integer(after_id),
+                                 Param::integer(static_cast<std::int64_t>(limit))};
+    if (status) params.push_back(Param::text(outbox_status_name(*status)));
+    return read<std::vector<OutboxRow>>(status ? outbox_by_status_name : outbox_all_name, params,
+                                        "listing the outbox", outbox_rows);
+  }
+
+  Result<OutboxDepth> outbox_depth() override {
+    return read<OutboxDepth>(outbox_depth_name, {}, "counting the outbox",
+                             [](const PGresult* rows) -> Result<OutboxDepth> {
+                               OutboxDepth depth;
+                               for (int row = 0; row < PQntuples(rows); ++row) {
+                                 const auto status = parse_outbox_status(text_at(rows, row, 0));
+                                 if (status) depth[*status] = postgres::get_int64(rows, row, 1);
+                               }
+                               return depth;
+                             });
+  }
+
   Result<void> ping() override {
     auto pinged = read<bool>(ping_name, {}, "probing the database",
                              [](const PGresult*) -> Result<bool> { return true; });
@@ -503,6 +681,18 @@ class PostgresStoreImpl final : public Store {
       if (auto reopened = reopen(*lease); !reopened) return reopened.error();
       rows = lease->connection->exec_prepared(name, params, doing);
     }
+    if (!rows) return rows.error();
+    return decode(rows->get());
+  }
+
+  // Runs a prepared statement that changes rows, on a reader connection (its own transaction).
+  // A broken connection is replaced for the next call, but the statement is not sent again.
+  template <class T, class Decode>
+  Result<T> write(const char* name, std::span<const Param> params, std::string_view doing,
+                  Decode decode) {
+    auto lease = acquire_reader();
+    if (!lease) return lease.error();
+    auto rows = lease->connection->exec_prepared(name, params, doing);
     if (!rows) return rows.error();
     return decode(rows->get());
   }

@@ -6,9 +6,11 @@
 #include <limits>
 #include <mutex>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "store/migrations.hpp"
+#include "store/outbox_json.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrate.hpp"
 
@@ -66,6 +68,7 @@ struct WriterStatements {
   Statement raise_alert;
   Statement resolve_alert;
   Statement put_source_offset;
+  Statement enqueue;
 
   static Result<WriterStatements> prepare(Connection& db) {
     WriterStatements s;
@@ -99,9 +102,85 @@ struct WriterStatements {
         {&s.put_source_offset,
          "INSERT INTO source_offsets (source, \"partition\", \"offset\") VALUES (?1, ?2, ?3) "
          "ON CONFLICT (source, \"partition\") DO UPDATE SET \"offset\" = excluded.\"offset\""},
+        {&s.enqueue,
+         "INSERT INTO outbox (idempotency_key, sink, customer_id, invoice_ids, payload, due_at, "
+         "status, attempts, next_attempt_at, last_error, created_at, updated_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?6, '', ?7, ?7) "
+         "ON CONFLICT (idempotency_key) DO NOTHING"},
     };
     if (auto prepared = prepare_all(db, items); !prepared) return prepared.error();
     return s;
+  }
+};
+
+// The outbox row as every query returns it; read_outbox_row() decodes it.
+#define RELANCE_SQLITE_OUTBOX_COLUMNS                                                        \
+  "id, idempotency_key, sink, customer_id, invoice_ids, payload, due_at, status, attempts, " \
+  "next_attempt_at, last_error, created_at, updated_at"
+
+Result<OutboxRow> read_outbox_row(const Statement& read) {
+  OutboxRow row;
+  row.id = read.column_int64(0);
+  row.idempotency_key = read.column_text(1);
+  row.sink = read.column_text(2);
+  row.customer_id = read.column_text(3);
+  auto ids = parse_invoice_ids(read.column_text(4));
+  if (!ids) return ids.error();
+  row.invoice_ids = std::move(*ids);
+  row.payload = read.column_text(5);
+  row.due_at = timestamp(read.column_int64(6));
+  const auto status = parse_outbox_status(read.column_text(7));
+  if (!status) return Error{"outbox.status", "unknown status " + read.column_text(7)};
+  row.status = *status;
+  row.attempts = static_cast<std::int32_t>(read.column_int64(8));
+  row.next_attempt_at = timestamp(read.column_int64(9));
+  row.last_error = read.column_text(10);
+  row.created_at = timestamp(read.column_int64(11));
+  row.updated_at = timestamp(read.column_int64(12));
+  return row;
+}
+
+// The dispatcher's and the operators' writes: a read-write connection of their own, so that
+// they never touch the writer's. Each statement is its own transaction; SQLite serializes them
+// with the writer's (busy timeout).
+struct OutboxConnection {
+  Connection db;
+  Statement claim;
+  Statement settle;
+  Statement requeue;
+  Statement retry;
+  Statement exists;
+
+  static Result<std::unique_ptr<OutboxConnection>> open(const SqliteOptions& options) {
+    auto db = Connection::open(options.path, Connection::Access::read_write_create,
+                               options.busy_timeout_ms);
+    if (!db) return db.error();
+    auto outbox = std::make_unique<OutboxConnection>();
+    outbox->db = std::move(*db);
+    if (auto configured = outbox->db.exec("PRAGMA synchronous = FULL", "configuring");
+        !configured) {
+      return configured.error();
+    }
+    const Item items[] = {
+        // One statement: the rows it picks are the rows it moves, whatever runs beside it.
+        {&outbox->claim,
+         "UPDATE outbox SET status = 'sending', updated_at = ?2 WHERE id IN (SELECT id FROM "
+         "outbox WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id "
+         "LIMIT ?3) RETURNING " RELANCE_SQLITE_OUTBOX_COLUMNS},
+        {&outbox->settle,
+         "UPDATE outbox SET status = ?2, attempts = attempts + ?3, "
+         "next_attempt_at = coalesce(?4, next_attempt_at), last_error = ?5, updated_at = ?6 "
+         "WHERE id = ?1 AND status = 'sending'"},
+        {&outbox->requeue,
+         "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 "
+         "WHERE status = 'sending' AND updated_at <= ?1"},
+        {&outbox->retry,
+         "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2, "
+         "updated_at = ?2 WHERE id = ?1 AND status = 'dead'"},
+        {&outbox->exists, "SELECT 1 FROM outbox WHERE id = ?1"},
+    };
+    if (auto prepared = prepare_all(outbox->db, items); !prepared) return prepared.error();
+    return outbox;
   }
 };
 
@@ -116,6 +195,10 @@ struct ReaderConnection {
   Statement alerts_all;
   Statement alerts_by_status;
   Statement source_offsets;
+  Statement find_outbox;
+  Statement outbox_all;
+  Statement outbox_by_status;
+  Statement outbox_depth;
   Statement ping;
 
   static Result<std::unique_ptr<ReaderConnection>> open(const SqliteOptions& options) {
@@ -154,6 +237,14 @@ struct ReaderConnection {
         {&reader->source_offsets,
          "SELECT \"partition\", \"offset\" FROM source_offsets WHERE source = ?1 "
          "ORDER BY \"partition\""},
+        {&reader->find_outbox,
+         "SELECT " RELANCE_SQLITE_OUTBOX_COLUMNS " FROM outbox WHERE id = ?1"},
+        {&reader->outbox_all,
+         "SELECT " RELANCE_SQLITE_OUTBOX_COLUMNS " FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2"},
+        {&reader->outbox_by_status,
+         "SELECT " RELANCE_SQLITE_OUTBOX_COLUMNS
+         " FROM outbox WHERE status = ?3 AND id > ?1 ORDER BY id LIMIT ?2"},
+        {&reader->outbox_depth, "SELECT status, count(*) FROM outbox GROUP BY status"},
         {&reader->ping, "SELECT 1 FROM journal LIMIT 1"},
     };
     if (auto prepared = prepare_all(reader->db, items); !prepared) return prepared.error();
@@ -235,6 +326,24 @@ class SqliteTransaction final : public Transaction {
     if (put.step() != SQLITE_DONE) {
       return db_.error("storing the offset of " + offset.source + " partition " +
                        std::to_string(offset.partition));
+    }
+    return {};
+  }
+
+  Result<void> enqueue(const OutboxEntry& entry) override {
+    RELANCE_ASSERT(!finished_);
+    Statement& enqueue = statements_.enqueue;
+    ResetOnExit reset(enqueue);
+    const std::string invoice_ids = invoice_ids_json(entry.invoice_ids);
+    enqueue.bind(1, entry.idempotency_key);
+    enqueue.bind(2, entry.sink);
+    enqueue.bind(3, entry.customer_id);
+    enqueue.bind(4, invoice_ids);
+    enqueue.bind(5, entry.payload);
+    enqueue.bind(6, micros(entry.due_at));
+    enqueue.bind(7, micros(entry.created_at));
+    if (enqueue.step() != SQLITE_DONE) {
+      return db_.error("enqueuing action " + entry.idempotency_key);
     }
     return {};
   }
@@ -435,6 +544,142 @@ class SqliteStore final : public Store {
     return offsets;
   }
 
+  Result<std::vector<OutboxRow>> claim_outbox(core::Timestamp now, std::size_t limit) override {
+    std::lock_guard lock(outbox_mutex_);
+    auto outbox = outbox_connection();
+    if (!outbox) return outbox.error();
+    Statement& claim = (*outbox)->claim;
+    ResetOnExit reset(claim);
+    claim.bind(1, micros(now));
+    claim.bind(2, micros(now));
+    claim.bind(3, clamp_limit(limit));
+    std::vector<OutboxRow> rows;
+    int rc;
+    while ((rc = claim.step()) == SQLITE_ROW) {
+      auto row = read_outbox_row(claim);
+      if (!row) return row.error();
+      rows.push_back(std::move(*row));
+    }
+    if (rc != SQLITE_DONE) return (*outbox)->db.error("claiming due outbox rows");
+    // RETURNING gives rows in no promised order.
+    std::sort(rows.begin(), rows.end(), [](const OutboxRow& a, const OutboxRow& b) {
+      return std::tie(a.next_attempt_at, a.id) < std::tie(b.next_attempt_at, b.id);
+    });
+    return rows;
+  }
+
+  Result<bool> settle_outbox(std::int64_t id, const OutboxSettlement& settlement) override {
+    std::lock_guard lock(outbox_mutex_);
+    auto outbox = outbox_connection();
+    if (!outbox) return outbox.error();
+    Statement& settle = (*outbox)->settle;
+    ResetOnExit reset(settle);
+    settle.bind(1, id);
+    settle.bind(2, outbox_status_name(settlement.status));
+    settle.bind(3, std::int64_t{settlement.attempted ? 1 : 0});
+    if (settlement.next_attempt_at) {
+      settle.bind(4, micros(*settlement.next_attempt_at));
+    } else {
+      settle.bind_null(4);
+    }
+    settle.bind(5, settlement.last_error);
+    settle.bind(6, micros(settlement.at));
+    if (settle.step() != SQLITE_DONE) {
+      return (*outbox)->db.error("settling outbox row " + std::to_string(id));
+    }
+    return sqlite3_changes((*outbox)->db.get()) == 1;
+  }
+
+  Result<std::int64_t> requeue_outbox_sending(core::Timestamp claimed_before,
+                                              core::Timestamp at) override {
+    std::lock_guard lock(outbox_mutex_);
+    auto outbox = outbox_connection();
+    if (!outbox) return outbox.error();
+    Statement& requeue = (*outbox)->requeue;
+    ResetOnExit reset(requeue);
+    requeue.bind(1, micros(claimed_before));
+    requeue.bind(2, micros(at));
+    if (requeue.step() != SQLITE_DONE) {
+      return (*outbox)->db.error("requeuing outbox rows left in sending");
+    }
+    return std::int64_t{sqlite3_changes((*outbox)->db.get())};
+  }
+
+  Result<OutboxRetryOutcome> retry_outbox(std::int64_t id, core::Timestamp at) override {
+    std::lock_guard lock(outbox_mutex_);
+    auto outbox = outbox_connection();
+    if (!outbox) return outbox.error();
+    {
+      Statement& retry = (*outbox)->retry;
+      ResetOnExit reset(retry);
+      retry.bind(1, id);
+      retry.bind(2, micros(at));
+      if (retry.step() != SQLITE_DONE) {
+        return (*outbox)->db.error("retrying outbox row " + std::to_string(id));
+      }
+      if (sqlite3_changes((*outbox)->db.get()) == 1) return OutboxRetryOutcome::retried;
+    }
+    Statement& exists = (*outbox)->exists;
+    ResetOnExit reset(exists);
+    exists.bind(1, id);
+    const int rc = exists.step();
+    if (rc == SQLITE_ROW) return OutboxRetryOutcome::not_dead;
+    if (rc == SQLITE_DONE) return OutboxRetryOutcome::unknown;
+    return (*outbox)->db.error("reading outbox row " + std::to_string(id));
+  }
+
+  Result<std::optional<OutboxRow>> find_outbox(std::int64_t id) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& find = lease->find_outbox;
+    ResetOnExit reset(find);
+    find.bind(1, id);
+    const int rc = find.step();
+    if (rc == SQLITE_DONE) return std::optional<OutboxRow>();
+    if (rc != SQLITE_ROW) return lease->db.error("reading outbox row " + std::to_string(id));
+    auto row = read_outbox_row(find);
+    if (!row) return row.error();
+    return std::optional<OutboxRow>(std::move(*row));
+  }
+
+  Result<std::vector<OutboxRow>> list_outbox(std::optional<OutboxStatus> status,
+                                             std::int64_t after_id, std::size_t limit) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = status ? lease->outbox_by_status : lease->outbox_all;
+    ResetOnExit reset(read);
+    read.bind(1, after_id);
+    read.bind(2, clamp_limit(limit));
+    if (status) read.bind(3, outbox_status_name(*status));
+    std::vector<OutboxRow> rows;
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) {
+      auto row = read_outbox_row(read);
+      if (!row) return row.error();
+      rows.push_back(std::move(*row));
+    }
+    if (rc != SQLITE_DONE) return lease->db.error("listing the outbox");
+    return rows;
+  }
+
+  Result<OutboxDepth> outbox_depth() override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = lease->outbox_depth;
+    ResetOnExit reset(read);
+    OutboxDepth depth;
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) {
+      const auto status = parse_outbox_status(read.column_text(0));
+      if (status) depth[*status] = read.column_int64(1);
+    }
+    if (rc != SQLITE_DONE) return lease->db.error("counting the outbox");
+    return depth;
+  }
+
   Result<std::int64_t> journal_size() override {
     auto reader = acquire_reader();
     if (!reader) return reader.error();
@@ -461,6 +706,16 @@ class SqliteStore final : public Store {
   static std::int64_t clamp_limit(std::size_t limit) {
     return static_cast<std::int64_t>(
         std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+  }
+
+  // Opened at first use: a store that never dispatches keeps one writing connection.
+  Result<OutboxConnection*> outbox_connection() {
+    if (!outbox_) {
+      auto opened = OutboxConnection::open(options_);
+      if (!opened) return opened.error();
+      outbox_ = std::move(*opened);
+    }
+    return outbox_.get();
   }
 
   // A reader connection borrowed from the pool for one call.
@@ -520,6 +775,9 @@ class SqliteStore final : public Store {
   Connection writer_;
   WriterStatements statements_;
   bool transaction_open_ = false;
+  // Outbox side: the dispatcher's and the operators' updates, one at a time.
+  std::mutex outbox_mutex_;
+  std::unique_ptr<OutboxConnection> outbox_;
   // Read side: a small pool of read-only connections. In WAL mode they read the last committed
   // snapshot, never wait for the writer and never see its open transaction.
   std::mutex readers_mutex_;

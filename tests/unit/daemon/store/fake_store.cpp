@@ -71,6 +71,28 @@ class FakeTransaction final : public Transaction {
     return {};
   }
 
+  Result<void> enqueue(const OutboxEntry& entry) override {
+    RELANCE_ASSERT(!finished_);
+    operations_.push_back([entry](FakeDatabase& db) {
+      if (db.outbox_keys.contains(entry.idempotency_key)) return;
+      OutboxRow row;
+      row.id = ++db.outbox_last_id;
+      row.idempotency_key = entry.idempotency_key;
+      row.sink = entry.sink;
+      row.customer_id = entry.customer_id;
+      row.invoice_ids = entry.invoice_ids;
+      row.payload = entry.payload;
+      row.due_at = entry.due_at;
+      row.status = OutboxStatus::pending;
+      row.next_attempt_at = entry.due_at;
+      row.created_at = entry.created_at;
+      row.updated_at = entry.created_at;
+      db.outbox_keys.emplace(entry.idempotency_key, row.id);
+      db.outbox.emplace(row.id, std::move(row));
+    });
+    return {};
+  }
+
   Result<void> commit() override {
     RELANCE_ASSERT(!finished_);
     finished_ = true;
@@ -196,6 +218,93 @@ Result<std::vector<SourceOffset>> FakeStore::source_offsets(std::string_view sou
     if (key.first == source) offsets.push_back(SourceOffset{key.first, key.second, offset});
   }
   return offsets;
+}
+
+Result<std::vector<OutboxRow>> FakeStore::claim_outbox(core::Timestamp now, std::size_t limit) {
+  std::lock_guard lock(database_->mutex);
+  std::vector<OutboxRow*> due;
+  for (auto& [id, row] : database_->outbox) {
+    if (row.status == OutboxStatus::pending && row.next_attempt_at <= now) due.push_back(&row);
+  }
+  std::stable_sort(due.begin(), due.end(), [](const OutboxRow* a, const OutboxRow* b) {
+    return a->next_attempt_at < b->next_attempt_at;  // then id: the map's order, kept
+  });
+  std::vector<OutboxRow> claimed;
+  for (OutboxRow* row : due) {
+    if (claimed.size() >= limit) break;
+    row->status = OutboxStatus::sending;
+    row->updated_at = now;
+    claimed.push_back(*row);
+  }
+  return claimed;
+}
+
+Result<bool> FakeStore::settle_outbox(std::int64_t id, const OutboxSettlement& settlement) {
+  std::lock_guard lock(database_->mutex);
+  const auto found = database_->outbox.find(id);
+  if (found == database_->outbox.end() || found->second.status != OutboxStatus::sending) {
+    return false;
+  }
+  OutboxRow& row = found->second;
+  row.status = settlement.status;
+  if (settlement.attempted) ++row.attempts;
+  if (settlement.next_attempt_at) row.next_attempt_at = *settlement.next_attempt_at;
+  row.last_error = settlement.last_error;
+  row.updated_at = settlement.at;
+  return true;
+}
+
+Result<std::int64_t> FakeStore::requeue_outbox_sending(core::Timestamp claimed_before,
+                                                       core::Timestamp at) {
+  std::lock_guard lock(database_->mutex);
+  std::int64_t requeued = 0;
+  for (auto& [id, row] : database_->outbox) {
+    if (row.status == OutboxStatus::sending && row.updated_at <= claimed_before) {
+      row.status = OutboxStatus::pending;
+      row.next_attempt_at = at;
+      row.updated_at = at;
+      ++requeued;
+    }
+  }
+  return requeued;
+}
+
+Result<OutboxRetryOutcome> FakeStore::retry_outbox(std::int64_t id, core::Timestamp at) {
+  std::lock_guard lock(database_->mutex);
+  const auto found = database_->outbox.find(id);
+  if (found == database_->outbox.end()) return OutboxRetryOutcome::unknown;
+  OutboxRow& row = found->second;
+  if (row.status != OutboxStatus::dead) return OutboxRetryOutcome::not_dead;
+  row.status = OutboxStatus::pending;
+  row.attempts = 0;
+  row.next_attempt_at = at;
+  row.updated_at = at;
+  return OutboxRetryOutcome::retried;
+}
+
+Result<std::optional<OutboxRow>> FakeStore::find_outbox(std::int64_t id) {
+  std::lock_guard lock(database_->mutex);
+  const auto found = database_->outbox.find(id);
+  if (found == database_->outbox.end()) return std::optional<OutboxRow>();
+  return std::optional<OutboxRow>(found->second);
+}
+
+Result<std::vector<OutboxRow>> FakeStore::list_outbox(std::optional<OutboxStatus> status,
+                                                      std::int64_t after_id, std::size_t limit) {
+  std::lock_guard lock(database_->mutex);
+  std::vector<OutboxRow> rows;
+  for (auto it = database_->outbox.upper_bound(after_id);
+       it != database_->outbox.end() && rows.size() < limit; ++it) {
+    if (!status || it->second.status == *status) rows.push_back(it->second);
+  }
+  return rows;
+}
+
+Result<OutboxDepth> FakeStore::outbox_depth() {
+  std::lock_guard lock(database_->mutex);
+  OutboxDepth depth;
+  for (const auto& [id, row] : database_->outbox) ++depth[row.status];
+  return depth;
 }
 
 Result<void> FakeStore::ping() { return {}; }

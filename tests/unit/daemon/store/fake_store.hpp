@@ -25,6 +25,9 @@ struct FakeDatabase {
   std::map<std::pair<StateKind, std::string>, StateRow> state;       // (kind, key)
   std::map<std::string, AlertRow> alerts;                            // by id
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> offsets;
+  std::map<std::int64_t, OutboxRow> outbox;         // by id
+  std::map<std::string, std::int64_t> outbox_keys;  // idempotency_key -> id
+  std::int64_t outbox_last_id = 0;
 };
 
 class FakeStore final : public Store {
@@ -44,6 +47,15 @@ class FakeStore final : public Store {
   Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,
                                             std::string_view after_id, std::size_t limit) override;
   Result<std::vector<SourceOffset>> source_offsets(std::string_view source) override;
+  Result<std::vector<OutboxRow>> claim_outbox(core::Timestamp now, std::size_t limit) override;
+  Result<bool> settle_outbox(std::int64_t id, const OutboxSettlement& settlement) override;
+  Result<std::int64_t> requeue_outbox_sending(core::Timestamp claimed_before,
+                                              core::Timestamp at) override;
+  Result<OutboxRetryOutcome> retry_outbox(std::int64_t id, core::Timestamp at) override;
+  Result<std::optional<OutboxRow>> find_outbox(std::int64_t id) override;
+  Result<std::vector<OutboxRow>> list_outbox(std::optional<OutboxStatus> status,
+                                             std::int64_t after_id, std::size_t limit) override;
+  Result<OutboxDepth> outbox_depth() override;
   Result<void> ping() override;
 
   // Called at the start of each commit(), on the writer thread, before anything is applied; a

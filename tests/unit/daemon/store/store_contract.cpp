@@ -1,5 +1,6 @@
 #include "store_contract.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -610,6 +611,274 @@ TEST_P(StoreContract, append_batch_gives_the_outcomes_of_appending_one_by_one) {
   EXPECT_EQ(expect_ok(store.find_event("erp", "b"))->sequence, 3);
   EXPECT_EQ(expect_ok(store.find_event("bank", "a"))->sequence, 4);
   EXPECT_EQ(expect_ok(store.journal_size()), 4);
+}
+
+OutboxEntry outbox_entry(const std::string& key, core::Timestamp due_at = t0,
+                         const std::string& sink = "crm.rest") {
+  OutboxEntry entry;
+  entry.idempotency_key = key;
+  entry.sink = sink;
+  entry.customer_id = "C-1";
+  entry.invoice_ids = {"F-1", "F-\"2\""};
+  entry.payload = R"({"idempotency_key":")" + key + R"(","content":{"é":1}})";
+  entry.due_at = due_at;
+  entry.created_at = t0 - std::chrono::hours(1);
+  return entry;
+}
+
+void enqueue_all(Store& store, const std::vector<OutboxEntry>& entries) {
+  auto transaction = expect_ok(store.begin());
+  for (const auto& entry : entries) expect_ok(transaction->enqueue(entry));
+  expect_ok(transaction->commit());
+}
+
+std::vector<std::int64_t> outbox_ids(const std::vector<OutboxRow>& rows) {
+  std::vector<std::int64_t> ids;
+  for (const auto& row : rows) ids.push_back(row.id);
+  return ids;
+}
+
+using Ids = std::vector<std::int64_t>;
+
+TEST_P(StoreContract, enqueued_action_is_pending_with_what_was_enqueued) {
+  Store& store = open_store();
+  const OutboxEntry entry = outbox_entry("R-1/step-1/2026-01-01");
+  enqueue_all(store, {entry});
+  const auto rows = expect_ok(store.list_outbox(std::nullopt, 0, 10));
+  ASSERT_EQ(rows.size(), 1u);
+  const OutboxRow& row = rows[0];
+  EXPECT_GE(row.id, 1);
+  EXPECT_EQ(row.idempotency_key, entry.idempotency_key);
+  EXPECT_EQ(row.sink, "crm.rest");
+  EXPECT_EQ(row.customer_id, "C-1");
+  EXPECT_EQ(row.invoice_ids, entry.invoice_ids);
+  EXPECT_EQ(row.payload, entry.payload);
+  EXPECT_EQ(row.due_at, t0);
+  EXPECT_EQ(row.status, OutboxStatus::pending);
+  EXPECT_EQ(row.attempts, 0);
+  EXPECT_EQ(row.next_attempt_at, t0);
+  EXPECT_EQ(row.last_error, "");
+  EXPECT_EQ(row.created_at, entry.created_at);
+  EXPECT_EQ(row.updated_at, entry.created_at);
+  const auto found = expect_ok(store.find_outbox(row.id));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->payload, entry.payload);
+  EXPECT_FALSE(expect_ok(store.find_outbox(row.id + 1000)).has_value());
+}
+
+TEST_P(StoreContract, enqueuing_a_key_again_is_a_no_op_in_the_same_or_a_later_transaction) {
+  Store& store = open_store();
+  OutboxEntry first = outbox_entry("K-1");
+  OutboxEntry again = outbox_entry("K-1", t0 + std::chrono::hours(5), "email.smtp");
+  again.payload = "{}";
+  enqueue_all(store, {first, again, outbox_entry("K-2")});
+  enqueue_all(store, {again});
+  const auto rows = expect_ok(store.list_outbox(std::nullopt, 0, 10));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].idempotency_key, "K-1");
+  EXPECT_EQ(rows[0].payload, first.payload);
+  EXPECT_EQ(rows[0].sink, "crm.rest");
+  EXPECT_EQ(rows[1].idempotency_key, "K-2");
+  EXPECT_LT(rows[0].id, rows[1].id);
+  // Even once delivered, the key stays taken.
+  auto claimed = expect_ok(store.claim_outbox(t0, 10));
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_TRUE(expect_ok(store.mark_outbox_delivered(rows[0].id, t0)));
+  enqueue_all(store, {first});
+  EXPECT_EQ(expect_ok(store.list_outbox(std::nullopt, 0, 10)).size(), 2u);
+}
+
+TEST_P(StoreContract, enqueued_actions_move_only_with_their_transaction) {
+  Store& store = open_store();
+  {
+    auto transaction = expect_ok(store.begin());
+    expect_ok(transaction->enqueue(outbox_entry("K-1")));
+    EXPECT_TRUE(expect_ok(store.list_outbox(std::nullopt, 0, 10)).empty());
+  }  // rolled back
+  EXPECT_TRUE(expect_ok(store.list_outbox(std::nullopt, 0, 10)).empty());
+  enqueue_all(store, {outbox_entry("K-1")});
+  close_store();
+  Store& reopened = open_store();
+  EXPECT_EQ(expect_ok(reopened.list_outbox(std::nullopt, 0, 10)).size(), 1u);
+}
+
+TEST_P(StoreContract, claim_takes_due_pending_rows_earliest_first_up_to_a_limit) {
+  Store& store = open_store();
+  using std::chrono::minutes;
+  enqueue_all(store, {outbox_entry("late", t0 + minutes(10)), outbox_entry("b", t0),
+                      outbox_entry("a", t0 - minutes(5)), outbox_entry("c", t0)});
+  const auto all = expect_ok(store.list_outbox(std::nullopt, 0, 10));
+  ASSERT_EQ(all.size(), 4u);
+  const std::int64_t late = all[0].id, b = all[1].id, a = all[2].id, c = all[3].id;
+  const core::Timestamp now = t0 + std::chrono::seconds(1);
+  const auto first = expect_ok(store.claim_outbox(now, 2));
+  EXPECT_EQ(outbox_ids(first), (Ids{a, b}));
+  for (const auto& row : first) {
+    EXPECT_EQ(row.status, OutboxStatus::sending);
+    EXPECT_EQ(row.updated_at, now);
+  }
+  EXPECT_EQ(outbox_ids(expect_ok(store.claim_outbox(now, 10))), (Ids{c}));
+  EXPECT_TRUE(expect_ok(store.claim_outbox(now, 10)).empty());  // already sending
+  EXPECT_EQ(outbox_ids(expect_ok(store.claim_outbox(t0 + minutes(10), 10))), (Ids{late}));
+  EXPECT_EQ(expect_ok(store.find_outbox(a))->status, OutboxStatus::sending);
+}
+
+TEST_P(StoreContract, concurrent_claims_never_return_the_same_row) {
+  Store& store = open_store();
+  std::vector<OutboxEntry> entries;
+  for (int i = 0; i < 60; ++i) entries.push_back(outbox_entry("K-" + std::to_string(i)));
+  enqueue_all(store, entries);
+  std::vector<std::int64_t> claimed[3];
+  std::vector<std::thread> threads;
+  for (auto& mine : claimed) {
+    threads.emplace_back([&store, &mine] {
+      while (true) {
+        auto rows = store.claim_outbox(t0, 4);
+        if (!rows) {
+          ADD_FAILURE() << rows.error().to_string();
+          return;
+        }
+        if (rows->empty()) return;
+        for (const auto& row : *rows) mine.push_back(row.id);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::vector<std::int64_t> every;
+  for (const auto& mine : claimed) every.insert(every.end(), mine.begin(), mine.end());
+  std::sort(every.begin(), every.end());
+  EXPECT_EQ(every.size(), 60u);
+  EXPECT_EQ(std::adjacent_find(every.begin(), every.end()), every.end());
+}
+
+TEST_P(StoreContract, settling_records_each_outcome_of_a_row_in_sending) {
+  Store& store = open_store();
+  enqueue_all(store, {outbox_entry("ok"), outbox_entry("retry"), outbox_entry("drop"),
+                      outbox_entry("dead"), outbox_entry("wait")});
+  const Ids ids = outbox_ids(expect_ok(store.claim_outbox(t0, 10)));
+  ASSERT_EQ(ids.size(), 5u);
+  const core::Timestamp at = t0 + std::chrono::seconds(3);
+  const core::Timestamp later = t0 + std::chrono::minutes(2);
+  EXPECT_TRUE(expect_ok(store.mark_outbox_delivered(ids[0], at)));
+  EXPECT_TRUE(expect_ok(store.mark_outbox_retry(ids[1], later, "HTTP 503", at)));
+  EXPECT_TRUE(expect_ok(store.mark_outbox_dropped(ids[2], "receivable paid", at)));
+  EXPECT_TRUE(expect_ok(store.mark_outbox_dead(ids[3], "HTTP 400 bad body", at)));
+  // Postponed without a send (the sink's circuit is open): no attempt counted.
+  EXPECT_TRUE(expect_ok(
+      store.settle_outbox(ids[4], {OutboxStatus::pending, false, later, "circuit open", at})));
+
+  const auto ok = *expect_ok(store.find_outbox(ids[0]));
+  EXPECT_EQ(ok.status, OutboxStatus::delivered);
+  EXPECT_EQ(ok.attempts, 1);
+  EXPECT_EQ(ok.updated_at, at);
+  EXPECT_EQ(ok.next_attempt_at, t0);
+  const auto retry = *expect_ok(store.find_outbox(ids[1]));
+  EXPECT_EQ(retry.status, OutboxStatus::pending);
+  EXPECT_EQ(retry.attempts, 1);
+  EXPECT_EQ(retry.next_attempt_at, later);
+  EXPECT_EQ(retry.last_error, "HTTP 503");
+  const auto drop = *expect_ok(store.find_outbox(ids[2]));
+  EXPECT_EQ(drop.status, OutboxStatus::dropped);
+  EXPECT_EQ(drop.attempts, 0);
+  EXPECT_EQ(drop.last_error, "receivable paid");
+  const auto dead = *expect_ok(store.find_outbox(ids[3]));
+  EXPECT_EQ(dead.status, OutboxStatus::dead);
+  EXPECT_EQ(dead.attempts, 1);
+  EXPECT_EQ(dead.last_error, "HTTP 400 bad body");
+  const auto wait = *expect_ok(store.find_outbox(ids[4]));
+  EXPECT_EQ(wait.status, OutboxStatus::pending);
+  EXPECT_EQ(wait.attempts, 0);
+  EXPECT_EQ(wait.next_attempt_at, later);
+
+  // Only a row in sending can be settled.
+  EXPECT_FALSE(expect_ok(store.mark_outbox_delivered(ids[1], at)));
+  EXPECT_FALSE(expect_ok(store.mark_outbox_delivered(ids[0], at)));
+  EXPECT_FALSE(expect_ok(store.mark_outbox_delivered(ids[4] + 1000, at)));
+  EXPECT_EQ(expect_ok(store.find_outbox(ids[1]))->status, OutboxStatus::pending);
+
+  // The retried row comes back when due, its attempts kept.
+  EXPECT_TRUE(expect_ok(store.claim_outbox(later - std::chrono::seconds(1), 10)).empty());
+  const auto again = expect_ok(store.claim_outbox(later, 10));
+  EXPECT_EQ(outbox_ids(again), (Ids{ids[1], ids[4]}));
+  EXPECT_EQ(again[0].attempts, 1);
+}
+
+TEST_P(StoreContract, rows_left_in_sending_are_requeued_and_others_are_not) {
+  Store& store = open_store();
+  enqueue_all(store, {outbox_entry("a"), outbox_entry("b"), outbox_entry("c")});
+  const Ids first = outbox_ids(expect_ok(store.claim_outbox(t0, 1)));
+  const Ids second = outbox_ids(expect_ok(store.claim_outbox(t0 + std::chrono::seconds(10), 1)));
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  close_store();  // a crash between claim and settle
+  Store& reopened = open_store();
+  const core::Timestamp restart = t0 + std::chrono::seconds(20);
+  // Only rows claimed at or before the given instant: another daemon's fresh claim stays.
+  EXPECT_EQ(expect_ok(reopened.requeue_outbox_sending(t0 + std::chrono::seconds(5), restart)), 1);
+  const auto requeued = *expect_ok(reopened.find_outbox(first[0]));
+  EXPECT_EQ(requeued.status, OutboxStatus::pending);
+  EXPECT_EQ(requeued.next_attempt_at, restart);
+  EXPECT_EQ(requeued.attempts, 0);
+  EXPECT_EQ(expect_ok(reopened.find_outbox(second[0]))->status, OutboxStatus::sending);
+  EXPECT_EQ(expect_ok(reopened.requeue_outbox_sending(restart, restart)), 1);
+  EXPECT_EQ(expect_ok(reopened.requeue_outbox_sending(restart, restart)), 0);
+  EXPECT_EQ(expect_ok(reopened.claim_outbox(restart, 10)).size(), 3u);
+}
+
+TEST_P(StoreContract, retry_puts_a_dead_row_back_to_pending_and_refuses_others) {
+  Store& store = open_store();
+  enqueue_all(store, {outbox_entry("dead"), outbox_entry("pending")});
+  const auto claimed = expect_ok(store.claim_outbox(t0, 1));
+  ASSERT_EQ(claimed.size(), 1u);
+  const std::int64_t dead = claimed[0].id;
+  EXPECT_TRUE(expect_ok(store.mark_outbox_retry(dead, t0, "HTTP 500", t0)));
+  ASSERT_EQ(outbox_ids(expect_ok(store.claim_outbox(t0, 1))), (Ids{dead}));
+  EXPECT_TRUE(expect_ok(store.mark_outbox_dead(dead, "HTTP 500 again", t0)));
+  EXPECT_EQ(expect_ok(store.find_outbox(dead))->attempts, 2);
+  const std::int64_t pending = dead + 1;
+
+  const core::Timestamp at = t0 + std::chrono::hours(2);
+  EXPECT_EQ(expect_ok(store.retry_outbox(pending, at)), OutboxRetryOutcome::not_dead);
+  EXPECT_EQ(expect_ok(store.retry_outbox(dead + 1000, at)), OutboxRetryOutcome::unknown);
+  EXPECT_EQ(expect_ok(store.retry_outbox(dead, at)), OutboxRetryOutcome::retried);
+  const auto row = *expect_ok(store.find_outbox(dead));
+  EXPECT_EQ(row.status, OutboxStatus::pending);
+  EXPECT_EQ(row.attempts, 0);
+  EXPECT_EQ(row.next_attempt_at, at);
+  EXPECT_EQ(row.last_error, "HTTP 500 again");  // the history of why it died stays visible
+  EXPECT_EQ(expect_ok(store.retry_outbox(dead, at)), OutboxRetryOutcome::not_dead);
+}
+
+TEST_P(StoreContract, list_outbox_filters_by_status_and_pages_by_id_and_depth_counts) {
+  Store& store = open_store();
+  std::vector<OutboxEntry> entries;
+  for (int i = 0; i < 6; ++i) entries.push_back(outbox_entry("K-" + std::to_string(i)));
+  enqueue_all(store, entries);
+  const Ids ids = outbox_ids(expect_ok(store.list_outbox(std::nullopt, 0, 100)));
+  ASSERT_EQ(ids.size(), 6u);
+  const Ids claimed = outbox_ids(expect_ok(store.claim_outbox(t0, 4)));
+  ASSERT_EQ(claimed, (Ids{ids[0], ids[1], ids[2], ids[3]}));
+  EXPECT_TRUE(expect_ok(store.mark_outbox_dead(ids[0], "x", t0)));
+  EXPECT_TRUE(expect_ok(store.mark_outbox_dead(ids[2], "x", t0)));
+  EXPECT_TRUE(expect_ok(store.mark_outbox_delivered(ids[1], t0)));
+
+  EXPECT_EQ(outbox_ids(expect_ok(store.list_outbox(OutboxStatus::dead, 0, 100))),
+            (Ids{ids[0], ids[2]}));
+  EXPECT_EQ(outbox_ids(expect_ok(store.list_outbox(OutboxStatus::dead, ids[0], 100))),
+            (Ids{ids[2]}));
+  EXPECT_EQ(outbox_ids(expect_ok(store.list_outbox(OutboxStatus::pending, 0, 1))), (Ids{ids[4]}));
+  EXPECT_EQ(outbox_ids(expect_ok(store.list_outbox(OutboxStatus::pending, ids[4], 1))),
+            (Ids{ids[5]}));
+  EXPECT_EQ(outbox_ids(expect_ok(store.list_outbox(std::nullopt, ids[1], 2))),
+            (Ids{ids[2], ids[3]}));
+  EXPECT_TRUE(expect_ok(store.list_outbox(OutboxStatus::dropped, 0, 100)).empty());
+
+  const OutboxDepth depth = expect_ok(store.outbox_depth());
+  EXPECT_EQ(depth[OutboxStatus::pending], 2);
+  EXPECT_EQ(depth[OutboxStatus::sending], 1);
+  EXPECT_EQ(depth[OutboxStatus::delivered], 1);
+  EXPECT_EQ(depth[OutboxStatus::dropped], 0);
+  EXPECT_EQ(depth[OutboxStatus::dead], 2);
 }
 
 }  // namespace relance::store::testing

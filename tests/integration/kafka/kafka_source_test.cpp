@@ -290,6 +290,32 @@ TEST_F(KafkaSourceTest, restart_resumes_from_the_stored_offsets_without_reapplyi
               HasSubstr("relance_writer_events_total{outcome=\"duplicate\"} 0"));
 }
 
+TEST_F(KafkaSourceTest, a_second_consumer_joining_takes_partitions_after_the_first_stored_them) {
+  // Two consumers of one group over one shared store (as two daemons over one PostgreSQL):
+  // the rebalance makes the first store what it read before letting partitions go.
+  Pipeline pipeline(database(), options());
+  ASSERT_TRUE(pipeline.source);
+  ASSERT_TRUE(eventually([&] { return pipeline.source->assigned_partitions() == 6; }));
+  produce(keyed_events(0, 300));
+  auto second = KafkaSource::start(options(), *pipeline.counting, pipeline.registry);
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  produce(keyed_events(300, 300));
+  ASSERT_TRUE(eventually([&] {
+    return (*second)->assigned_partitions() > 0 && pipeline.source->assigned_partitions() > 0 &&
+           (*second)->assigned_partitions() + pipeline.source->assigned_partitions() == 6;
+  })) << "the group did not split the partitions";
+  produce(keyed_events(600, 300));
+  ASSERT_TRUE(eventually([&] { return pipeline.journal_size() == 900; }))
+      << "journal holds " << pipeline.journal_size();
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(pipeline.counting->submitted(), 900u)
+      << "a message stored by one consumer was read again by the other";
+  std::int64_t total = 0;
+  for (const auto& [partition, next] : pipeline.offsets()) total += next;
+  EXPECT_EQ(total, 900);
+  (*second)->stop();
+}
+
 // A destination whose queue is full the first times, and whose commit fails once: the source
 // pauses, reads the refused batches again, and in the end each event is stored exactly once.
 class UnreliableDestination final : public Destination {

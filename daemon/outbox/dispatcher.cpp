@@ -1,0 +1,290 @@
+#include "outbox/dispatcher.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "log/log.hpp"
+#include "outbox/payload.hpp"
+
+namespace relance::outbox {
+
+using store::OutboxRow;
+using store::OutboxSettlement;
+using store::OutboxStatus;
+
+Dispatcher::Dispatcher(store::Store& store, const core::Clock& clock,
+                       std::map<std::string, connectors::Sink*> sinks, Recheck recheck,
+                       DispatcherOptions options, metrics::Registry* metrics)
+    : store_(store),
+      clock_(clock),
+      sinks_(std::move(sinks)),
+      recheck_(std::move(recheck)),
+      options_(std::move(options)),
+      metrics_(metrics),
+      random_(options_.seed) {
+  RELANCE_ASSERT(options_.batch_max > 0 && options_.attempts_max > 0 &&
+                 options_.circuit_failures > 0);
+  if (!options_.jitter) {
+    options_.jitter = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); };
+  }
+}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+Result<std::int64_t> Dispatcher::recover() {
+  const core::Timestamp now = clock_.now();
+  auto requeued = store_.requeue_outbox_sending(now, now);
+  if (!requeued) return requeued.error();
+  if (*requeued > 0) {
+    log::warn("outbox rows left in sending by the previous run are pending again",
+              {{"rows", *requeued}});
+  }
+  return requeued;
+}
+
+Result<std::size_t> Dispatcher::run_once() {
+  auto claimed = store_.claim_outbox(clock_.now(), options_.batch_max);
+  if (!claimed) return claimed.error();
+  for (const OutboxRow& row : *claimed) handle(row);
+  return claimed->size();
+}
+
+void Dispatcher::handle(const OutboxRow& row) {
+  const core::Timestamp now = clock_.now();
+  const auto found = sinks_.find(row.sink);
+  if (found == sinks_.end()) {
+    // A configuration problem, not the peer's: dead without an attempt, for an operator to
+    // retry once the sink is configured.
+    settle(row, {OutboxStatus::dead, false, std::nullopt, "no sink named " + row.sink, now},
+           "dead");
+    return;
+  }
+  {
+    std::lock_guard lock(circuits_mutex_);
+    Circuit& circuit = circuits_[row.sink];
+    if (circuit.state == CircuitState::open) {
+      if (now < circuit.open_until) {
+        // Not an attempt: the row keeps its count and its last error.
+        settle(row, {OutboxStatus::pending, false, circuit.open_until, row.last_error, now},
+               "postponed");
+        return;
+      }
+      circuit.state = CircuitState::half_open;  // this send is the probe
+    }
+  }
+  if (recheck_) {
+    auto verdict = recheck_(row);
+    if (!verdict) {
+      settle(row,
+             {OutboxStatus::pending, false, now + options_.recheck_retry,
+              "could not recheck before sending: " + verdict.error().to_string(), now},
+             "postponed");
+      return;
+    }
+    if (!verdict->send) {
+      settle(row, {OutboxStatus::dropped, false, std::nullopt, verdict->reason, now}, "dropped");
+      return;
+    }
+  }
+  auto delivery = delivery_from_json(row.payload);
+  if (!delivery) {
+    settle(row, {OutboxStatus::dead, false, std::nullopt, delivery.error().to_string(), now},
+           "dead");
+    return;
+  }
+  delivery->idempotency_key = row.idempotency_key;  // the key the outbox keeps unique
+
+  const connectors::SinkAnswer answer = found->second->deliver(*delivery);
+  const core::Timestamp after = clock_.now();
+  switch (answer.outcome) {
+    case connectors::SinkAnswer::Outcome::delivered:
+      sink_answered(row.sink);
+      settle(row, {OutboxStatus::delivered, true, std::nullopt, "", after}, "delivered");
+      return;
+    case connectors::SinkAnswer::Outcome::rejected:
+      // The peer is up and said no: not a reason to open its circuit.
+      sink_answered(row.sink);
+      settle(row, {OutboxStatus::dead, true, std::nullopt, "rejected: " + answer.detail, after},
+             "rejected");
+      return;
+    case connectors::SinkAnswer::Outcome::retry: {
+      sink_failed(row.sink, after);
+      const int attempts = row.attempts + 1;
+      if (attempts >= options_.attempts_max) {
+        settle(row,
+               {OutboxStatus::dead, true, std::nullopt,
+                "gave up after " + std::to_string(attempts) + " attempts: " + answer.detail, after},
+               "dead");
+        return;
+      }
+      std::chrono::microseconds delay = backoff(attempts);
+      if (answer.retry_after && *answer.retry_after > delay) delay = *answer.retry_after;
+      settle(row, {OutboxStatus::pending, true, after + delay, answer.detail, after}, "retry");
+      return;
+    }
+  }
+}
+
+void Dispatcher::settle(const OutboxRow& row, const OutboxSettlement& settlement,
+                        std::string_view outcome) {
+  auto settled = store_.settle_outbox(row.id, settlement);
+  if (!settled) {
+    // The row stays in `sending`; recover() at the next start puts it back (at least once).
+    log::error("could not record an outbox outcome",
+               {{"id", row.id}, {"outcome", outcome}, {"error", settled.error().to_string()}});
+    return;
+  }
+  if (!*settled) {
+    log::warn("outbox row was no longer in sending when its outcome came",
+              {{"id", row.id}, {"outcome", outcome}});
+  }
+  count(row.sink, outcome);
+  if (outcome == "delivered") {
+    log::info("outbox action delivered", {{"id", row.id},
+                                          {"sink", std::string_view(row.sink)},
+                                          {"key", std::string_view(row.idempotency_key)}});
+  } else if (outcome != "postponed") {
+    log::write(outcome == "retry" || outcome == "dropped" ? log::Level::info : log::Level::warn,
+               "outbox action not delivered",
+               {{"id", row.id},
+                {"sink", std::string_view(row.sink)},
+                {"key", std::string_view(row.idempotency_key)},
+                {"outcome", outcome},
+                {"detail", std::string_view(settlement.last_error)}});
+  }
+}
+
+std::chrono::microseconds Dispatcher::backoff(int failed_attempts) {
+  using std::chrono::microseconds;
+  const auto base = std::chrono::duration_cast<microseconds>(options_.backoff_base);
+  const auto cap = std::chrono::duration_cast<microseconds>(options_.backoff_max);
+  microseconds ceiling = std::min(base, cap);
+  for (int n = 1; n < failed_attempts && ceiling < cap; ++n) ceiling = std::min(ceiling * 2, cap);
+  const double draw = std::clamp(options_.jitter(), 0.0, 1.0);
+  return microseconds(static_cast<std::int64_t>(draw * static_cast<double>(ceiling.count())));
+}
+
+void Dispatcher::sink_failed(const std::string& sink, core::Timestamp now) {
+  bool opened = false;
+  {
+    std::lock_guard lock(circuits_mutex_);
+    Circuit& circuit = circuits_[sink];
+    ++circuit.consecutive_failures;
+    if (circuit.state == CircuitState::half_open ||
+        circuit.consecutive_failures >= options_.circuit_failures) {
+      opened = circuit.state != CircuitState::open;
+      circuit.state = CircuitState::open;
+      circuit.open_until = now + options_.circuit_cooldown;
+    }
+  }
+  if (opened) {
+    log::warn("sink circuit open", {{"sink", std::string_view(sink)}});
+    if (metrics_) {
+      metrics_
+          ->gauge("relance_outbox_circuit_open", "1 while a sink's circuit is open",
+                  {{"sink", sink}})
+          .set(1);
+    }
+  }
+}
+
+void Dispatcher::sink_answered(const std::string& sink) {
+  bool closed = false;
+  {
+    std::lock_guard lock(circuits_mutex_);
+    Circuit& circuit = circuits_[sink];
+    closed = circuit.state != CircuitState::closed;
+    circuit = Circuit{};
+  }
+  if (closed) {
+    log::info("sink circuit closed", {{"sink", std::string_view(sink)}});
+    if (metrics_) {
+      metrics_
+          ->gauge("relance_outbox_circuit_open", "1 while a sink's circuit is open",
+                  {{"sink", sink}})
+          .set(0);
+    }
+  }
+}
+
+CircuitState Dispatcher::circuit(const std::string& sink) const {
+  std::lock_guard lock(circuits_mutex_);
+  const auto found = circuits_.find(sink);
+  return found == circuits_.end() ? CircuitState::closed : found->second.state;
+}
+
+void Dispatcher::count(const std::string& sink, std::string_view outcome) {
+  if (!metrics_) return;
+  metrics_
+      ->counter("relance_outbox_deliveries_total",
+                "Outbox rows handled by the dispatcher, by sink and outcome",
+                {{"sink", sink}, {"outcome", std::string(outcome)}})
+      .inc();
+}
+
+void Dispatcher::refresh_depth(bool force) {
+  if (!metrics_) return;
+  const core::Timestamp now = clock_.now();
+  if (!force && depth_refreshed_at_ && now - *depth_refreshed_at_ < options_.depth_refresh) return;
+  depth_refreshed_at_ = now;
+  auto depth = store_.outbox_depth();
+  if (!depth) {
+    log::warn("could not count the outbox", {{"error", depth.error().to_string()}});
+    return;
+  }
+  for (const OutboxStatus status : store::outbox_statuses) {
+    metrics_
+        ->gauge("relance_outbox_rows", "Outbox rows by status",
+                {{"status", std::string(store::outbox_status_name(status))}})
+        .set(static_cast<double>((*depth)[status]));
+  }
+}
+
+Result<void> Dispatcher::start() {
+  RELANCE_ASSERT(!thread_.joinable());
+  auto recovered = recover();
+  if (!recovered) return recovered.error();
+  refresh_depth(true);
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { loop(); });
+  return {};
+}
+
+void Dispatcher::stop() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Dispatcher::notify() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    notified_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Dispatcher::loop() {
+  while (true) {
+    {
+      std::lock_guard lock(wake_mutex_);
+      if (stopping_) return;
+      notified_ = false;
+    }
+    auto turn = run_once();
+    if (!turn) log::error("outbox turn failed", {{"error", turn.error().to_string()}});
+    refresh_depth(false);
+    // A full batch: more are probably due, go on at once.
+    if (turn && *turn == options_.batch_max) continue;
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || notified_; });
+  }
+}
+
+}  // namespace relance::outbox

@@ -1,0 +1,715 @@
+#include "core/dunning/scheduler.hpp"
+
+#include <date/tz.h>
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "core/dunning/contact_pressure.hpp"
+#include "core/dunning/send_window.hpp"
+
+namespace relance::core::dunning {
+
+std::string_view standing_name(Standing standing) {
+  switch (standing) {
+    case Standing::active:
+      return "active";
+    case Standing::disputed:
+      return "disputed";
+    case Standing::promised:
+      return "promised";
+    case Standing::payment_plan:
+      return "payment_plan";
+    case Standing::closed:
+      return "closed";
+  }
+  return "?";
+}
+
+std::string_view skip_reason_name(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::superseded:
+      return "superseded";
+    case SkipReason::conditions:
+      return "conditions";
+    case SkipReason::past_due:
+      return "past_due";
+  }
+  return "?";
+}
+
+namespace {
+
+using namespace std::chrono;
+
+constexpr std::uint32_t none = 0xffffffffu;
+// Contacts older than this cannot matter to contact pressure (a week, or the interval if longer).
+microseconds contact_memory(const ContactPressure& pressure) {
+  return std::max<microseconds>(days(7), pressure.contact_interval_min);
+}
+
+struct CustomerState {
+  std::string id;
+  CustomerSnapshot profile;  // recent_contacts moved into `contacts`
+  const date::time_zone* zone = nullptr;
+  const Policy* policy = nullptr;
+  std::uint32_t calendar = 0;
+  std::vector<Timestamp> contacts;  // sorted
+  std::vector<std::uint32_t> receivables;
+};
+
+struct Entry {
+  ReceivableSnapshot snapshot;
+  std::uint32_t customer = none;
+  std::optional<Timestamp> moment;  // its key in the queue
+  Timestamp not_before{};           // deferred by contact pressure
+  bool live = false;
+};
+
+// One step (or instalment) of a receivable as the schedule stands.
+struct Item {
+  int index = 0;       // policy step or instalment index
+  Date policy_date{};  // step: before shift and business-day move
+  Date planned{};      // after shift and business-day move
+  Timestamp moment{};  // when it may go out (send window), before contact pressure
+};
+
+struct WindowKey {
+  int day;
+  const date::time_zone* zone;
+  std::uint32_t calendar;
+  bool operator==(const WindowKey&) const = default;
+};
+struct WindowKeyHash {
+  std::size_t operator()(const WindowKey& key) const {
+    auto h = std::hash<int>()(key.day);
+    h ^= std::hash<const void*>()(key.zone) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h ^= std::hash<std::uint32_t>()(key.calendar) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+  }
+};
+
+// One receivable's outcome within a customer's run.
+struct Reached {
+  std::uint32_t slot;
+  bool instalment;
+  Item item;
+};
+
+}  // namespace
+
+struct Scheduler::Impl {
+  PolicySet policies;
+  std::vector<BusinessCalendar> calendars;
+  std::map<std::string, std::uint32_t, std::less<>> calendar_index;
+  SchedulerOptions options;
+  const date::time_zone* default_zone = nullptr;
+
+  std::vector<CustomerState> customers;
+  std::unordered_map<std::string, std::uint32_t> customer_index;
+  std::vector<Entry> entries;
+  std::vector<std::uint32_t> free_slots;
+  std::unordered_map<std::string, std::uint32_t> entry_index;
+  std::set<std::pair<Timestamp, std::uint32_t>> queue;
+  std::unordered_map<WindowKey, Timestamp, WindowKeyHash> window_cache;
+
+  Impl(PolicySet set, SchedulerOptions opts) : policies(std::move(set)), options(std::move(opts)) {}
+
+  const BusinessCalendar& calendar_of(const CustomerState& customer) const {
+    return calendars[customer.calendar];
+  }
+
+  TimeZone zone_of(const CustomerState& customer) const {
+    // The pointer came from the tz database, which lives as long as the process.
+    auto zone = TimeZone::find(customer.zone->name());
+    RELANCE_ASSERT(zone.ok());
+    return *zone;
+  }
+
+  Date local_date(const CustomerState& customer, Timestamp instant) const {
+    const auto local = customer.zone->to_local(instant);
+    return Date{sys_days(floor<days>(local).time_since_epoch())};
+  }
+
+  // The first instant on or after the local start of `day` when a message may reach the
+  // customer. Cached: most moments are the opening of some day's window.
+  Timestamp window_open(const CustomerState& customer, Date day) {
+    const WindowKey key{static_cast<int>(sys_days(day).time_since_epoch().count()), customer.zone,
+                        customer.calendar};
+    if (auto found = window_cache.find(key); found != window_cache.end()) return found->second;
+    const Timestamp start = time_point_cast<microseconds>(customer.zone->to_sys(
+        date::local_days(sys_days(day).time_since_epoch()), date::choose::earliest));
+    const Timestamp open = send_after(customer, start);
+    window_cache.emplace(key, open);
+    return open;
+  }
+
+  Timestamp send_after(const CustomerState& customer, Timestamp instant) const {
+    auto open = next_send_instant(instant, zone_of(customer), policies.delivery().send_window,
+                                  calendar_of(customer));
+    // create() checked that the window opens; a window that never opens is a bug here.
+    RELANCE_ASSERT(open.ok());
+    return *open;
+  }
+
+  // The policy step `index` of a receivable, its predecessor having passed on `last` (policy
+  // time: its actual date minus the shift of the time).
+  std::optional<Item> policy_item(const Entry& entry, const CustomerState& customer, int index,
+                                  std::optional<Date> last) {
+    const auto& steps = customer.policy->steps;
+    if (index < 0 || static_cast<std::size_t>(index) >= steps.size()) return std::nullopt;
+    const BusinessCalendar& calendar = calendar_of(customer);
+    auto date =
+        step_date(steps[static_cast<std::size_t>(index)], entry.snapshot.due_date, last, calendar);
+    if (!date) {
+      // A prev-anchored first step has no predecessor: count from the due date.
+      date = step_date(steps[static_cast<std::size_t>(index)], entry.snapshot.due_date,
+                       entry.snapshot.due_date, calendar);
+    }
+    Item item;
+    item.index = index;
+    item.policy_date = *date;
+    item.planned = calendar.first_business_day_on_or_after(
+        add_days(*date, entry.snapshot.progress.shift_days));
+    item.moment = window_open(customer, item.planned);
+    return item;
+  }
+
+  std::optional<Item> instalment_item(const Entry& entry, const CustomerState& customer, int from) {
+    const auto& instalments = entry.snapshot.instalments;
+    for (auto i = static_cast<std::size_t>(std::max(from, 0)); i < instalments.size(); ++i) {
+      if (instalments[i].open.minor_units <= 0) continue;
+      Item item;
+      item.index = static_cast<int>(i);
+      item.policy_date = instalments[i].due_date;
+      item.planned = calendar_of(customer).first_business_day_on_or_after(
+          add_days(instalments[i].due_date, options.instalment_reminder_offset_days));
+      item.moment = window_open(customer, item.planned);
+      return item;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Timestamp> compute_moment(Entry& entry) {
+    const CustomerState& customer = customers[entry.customer];
+    std::optional<Timestamp> moment;
+    switch (entry.snapshot.standing) {
+      case Standing::closed:
+      case Standing::disputed:
+        return std::nullopt;
+      case Standing::payment_plan:
+        if (auto item =
+                instalment_item(entry, customer, entry.snapshot.progress.instalments_passed)) {
+          moment = item->moment;
+        }
+        break;
+      case Standing::active:
+      case Standing::promised: {
+        const DunningProgress& progress = entry.snapshot.progress;
+        if (auto item = policy_item(entry, customer, progress.level, progress.last_step_date)) {
+          moment = item->moment;
+          if (entry.snapshot.standing == Standing::promised && entry.snapshot.paused_through) {
+            moment = std::max(*moment,
+                              window_open(customer, add_days(*entry.snapshot.paused_through, 1)));
+          }
+        }
+        break;
+      }
+    }
+    if (moment) moment = std::max(*moment, entry.not_before);
+    return moment;
+  }
+
+  void unqueue(std::uint32_t slot) {
+    Entry& entry = entries[slot];
+    if (entry.moment) queue.erase({*entry.moment, slot});
+    entry.moment.reset();
+  }
+
+  void reschedule(std::uint32_t slot) {
+    unqueue(slot);
+    Entry& entry = entries[slot];
+    entry.moment = compute_moment(entry);
+    if (entry.moment) queue.emplace(*entry.moment, slot);
+  }
+
+  // Moves the rest of the schedule so that the next step is not planned before `resume`.
+  void shift_to(Entry& entry, Date resume) {
+    if (entry.snapshot.standing == Standing::payment_plan) return;
+    const CustomerState& customer = customers[entry.customer];
+    DunningProgress& progress = entry.snapshot.progress;
+    auto item = policy_item(entry, customer, progress.level, progress.last_step_date);
+    if (!item) return;
+    const Date effective = add_days(item->policy_date, progress.shift_days);
+    if (effective < resume) progress.shift_days += days_between(effective, resume);
+  }
+
+  Result<std::uint32_t> customer_slot(const std::string& id) {
+    if (auto found = customer_index.find(id); found != customer_index.end()) return found->second;
+    CustomerState customer;
+    customer.id = id;
+    customer.profile.customer_id = id;
+    customer.zone = default_zone;
+    auto assigned = assign(customer);
+    if (!assigned) return assigned.error();
+    const auto slot = static_cast<std::uint32_t>(customers.size());
+    customers.push_back(std::move(customer));
+    customer_index.emplace(id, slot);
+    return slot;
+  }
+
+  Result<void> assign(CustomerState& customer) const {
+    const std::optional<std::string> segment =
+        customer.profile.segment.empty() ? std::nullopt
+                                         : std::optional<std::string>(customer.profile.segment);
+    customer.policy = &policies.policy_for(customer.id, segment);
+    const auto found = calendar_index.find(customer.policy->calendar);
+    if (found == calendar_index.end()) {
+      return Error{"calendar", "policy '" + customer.policy->name + "' uses calendar '" +
+                                   customer.policy->calendar + "', which is not loaded"};
+    }
+    customer.calendar = found->second;
+    return {};
+  }
+
+  void forget(std::uint32_t slot) {
+    unqueue(slot);
+    Entry& entry = entries[slot];
+    auto& list = customers[entry.customer].receivables;
+    list.erase(std::remove(list.begin(), list.end(), slot), list.end());
+    entry_index.erase(entry.snapshot.invoice_id);
+    entry = Entry{};
+    free_slots.push_back(slot);
+  }
+
+  TickResult tick(Timestamp now);
+  void run_customer(std::uint32_t customer_slot, const std::vector<std::uint32_t>& due,
+                    Timestamp now, TickResult& result);
+};
+
+namespace {
+
+void add_total(std::vector<Money>& totals, const Money& amount, std::int64_t sign) {
+  for (Money& total : totals) {
+    if (total.currency == amount.currency) {
+      total.minor_units += sign * amount.minor_units;
+      return;
+    }
+  }
+  totals.push_back(Money{sign * amount.minor_units, amount.currency});
+}
+
+std::string key_of(std::string_view customer, std::string_view step, Date date) {
+  std::string key = "dunning/";
+  key += customer;
+  key += '/';
+  key += step;
+  key += '/';
+  key += format_date(date);
+  return key;
+}
+
+}  // namespace
+
+void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
+                                   const std::vector<std::uint32_t>& due, Timestamp now,
+                                   TickResult& result) {
+  CustomerState& customer = customers[customer_slot];
+  const ContactPressure& pressure = policies.delivery().contact_pressure;
+  // Contact pressure: the whole run is one contact, or none.
+  const auto horizon = now - contact_memory(pressure);
+  customer.contacts.erase(
+      customer.contacts.begin(),
+      std::lower_bound(customer.contacts.begin(), customer.contacts.end(), horizon));
+  if (!is_contact_allowed(customer.contacts, now, pressure)) {
+    auto allowed = earliest_contact_instant(customer.contacts, now, pressure);
+    RELANCE_ASSERT(allowed.ok());  // contacts are trimmed to a week; the budget checked at create
+    const Timestamp later = send_after(customer, *allowed);
+    for (const std::uint32_t slot : due) {
+      entries[slot].not_before = later;
+      reschedule(slot);
+    }
+    return;
+  }
+
+  const Date today = local_date(customer, now);
+  const auto& steps = customer.policy->steps;
+  std::vector<Reached> reached;
+  for (const std::uint32_t slot : due) {
+    Entry& entry = entries[slot];
+    DunningProgress& progress = entry.snapshot.progress;
+    const DunningProgress before = progress;
+    const auto skip = [&](const Item& item, SkipReason reason, bool instalment) {
+      result.skipped.push_back({customer.id, entry.snapshot.invoice_id,
+                                instalment ? "instalment" : steps[item.index].name,
+                                instalment ? 0 : item.index + 1, item.planned, reason});
+    };
+    if (entry.snapshot.standing == Standing::payment_plan) {
+      // The latest instalment reminder due goes out; the earlier ones are superseded.
+      std::vector<Item> items;
+      for (auto item = instalment_item(entry, customer, progress.instalments_passed);
+           item && item->moment <= now; item = instalment_item(entry, customer, item->index + 1)) {
+        items.push_back(*item);
+      }
+      for (std::size_t i = 0; i + 1 < items.size(); ++i) {
+        skip(items[i], SkipReason::superseded, true);
+      }
+      if (!items.empty()) {
+        reached.push_back({slot, true, items.back()});
+        progress.instalments_passed = items.back().index + 1;
+      }
+    } else {
+      // Every policy step due by now, each counted from its predecessor as if it had passed.
+      std::vector<Item> items;
+      std::optional<Date> last = progress.last_step_date;
+      for (auto item = policy_item(entry, customer, progress.level, last);
+           item && item->moment <= now;) {
+        items.push_back(*item);
+        last = item->policy_date;
+        item = policy_item(entry, customer, item->index + 1, last);
+      }
+      // The latest step whose conditions hold goes out; courtesy steps (before the due date)
+      // are pointless once it has passed.
+      std::optional<std::size_t> chosen;
+      std::vector<std::optional<SkipReason>> reasons(items.size());
+      for (std::size_t i = items.size(); i-- > 0;) {
+        const PolicyStep& step = steps[static_cast<std::size_t>(items[i].index)];
+        const std::optional<std::string> segment =
+            customer.profile.segment.empty() ? std::nullopt
+                                             : std::optional<std::string>(customer.profile.segment);
+        const bool before_due = step.at.anchor == StepOffset::Anchor::due_date && step.at.count < 0;
+        if (!step.when.matches(segment, entry.snapshot.open)) {
+          reasons[i] = SkipReason::conditions;
+        } else if (before_due && today > entry.snapshot.due_date) {
+          reasons[i] = SkipReason::past_due;
+        } else if (chosen) {
+          reasons[i] = SkipReason::superseded;
+        } else {
+          chosen = i;
+        }
+      }
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (reasons[i]) skip(items[i], *reasons[i], false);
+      }
+      if (!items.empty()) {
+        progress.level = items.back().index + 1;
+        // Policy time: what a prev-anchored step counts from, before the shift is added back.
+        progress.last_step_date = chosen && *chosen + 1 == items.size()
+                                      ? add_days(today, -progress.shift_days)
+                                      : items.back().policy_date;
+      }
+      if (chosen) reached.push_back({slot, false, items[*chosen]});
+    }
+    entry.not_before = {};
+    if (progress != before) {
+      result.progress.push_back({entry.snapshot.invoice_id, progress});
+    }
+  }
+
+  if (!reached.empty()) {
+    const auto as_invoice = [&](const Entry& entry) {
+      ActionInvoice line;
+      line.invoice_id = entry.snapshot.invoice_id;
+      line.number =
+          entry.snapshot.number.empty() ? entry.snapshot.invoice_id : entry.snapshot.number;
+      line.issue_date = entry.snapshot.issue_date;
+      line.due_date = entry.snapshot.due_date;
+      line.original = entry.snapshot.original;
+      line.open = entry.snapshot.open;
+      line.days_late = std::max(0, days_between(entry.snapshot.due_date, today));
+      return line;
+    };
+    const auto base_action = [&](Channel channel) {
+      Action action;
+      action.at = now;
+      action.as_of = today;
+      action.customer_id = customer.id;
+      action.policy = customer.policy->name;
+      action.channel = channel;
+      action.language = customer.profile.language;
+      return action;
+    };
+    const auto sort_lines = [](std::vector<ActionInvoice>& lines) {
+      std::sort(lines.begin(), lines.end(), [](const ActionInvoice& a, const ActionInvoice& b) {
+        return std::pair(a.due_date, a.invoice_id) < std::pair(b.due_date, b.invoice_id);
+      });
+    };
+
+    // The statement: every e-mail step reached, and every other overdue (or soon-due) invoice
+    // of the customer still under dunning.
+    std::vector<const Reached*> emails;
+    std::map<int, std::vector<const Reached*>> others;  // by step index
+    std::vector<const Reached*> instalments;
+    for (const Reached& r : reached) {
+      if (r.instalment) {
+        instalments.push_back(&r);
+      } else if (steps[static_cast<std::size_t>(r.item.index)].channel == Channel::email) {
+        emails.push_back(&r);
+      } else {
+        others[r.item.index].push_back(&r);
+      }
+    }
+    if (!emails.empty()) {
+      const Reached* top =
+          *std::max_element(emails.begin(), emails.end(), [](const Reached* a, const Reached* b) {
+            return std::pair(a->item.index, a->item.planned) <
+                   std::pair(b->item.index, b->item.planned);
+          });
+      const PolicyStep& step = steps[static_cast<std::size_t>(top->item.index)];
+      Action action = base_action(Channel::email);
+      action.step = step.name;
+      action.step_number = top->item.index + 1;
+      action.template_name = step.template_name;
+      action.claim = step.claim;
+      if (step.pay_within_days) action.pay_by = add_days(today, *step.pay_within_days);
+      Date key_date = top->item.planned;
+      for (const Reached* r : emails) {
+        if (r->item.index == top->item.index) key_date = std::max(key_date, r->item.planned);
+      }
+      action.idempotency_key = key_of(customer.id, step.name, key_date);
+      const Date listed_until = add_days(today, options.statement_soon_due_days);
+      for (const std::uint32_t slot : customer.receivables) {
+        const Entry& entry = entries[slot];
+        const auto mine = std::find_if(emails.begin(), emails.end(),
+                                       [&](const Reached* r) { return r->slot == slot; });
+        const bool listed =
+            mine != emails.end() ||
+            (entry.snapshot.standing == Standing::active && entry.snapshot.open.minor_units > 0 &&
+             (entry.snapshot.due_date < today ||
+              (options.statement_soon_due_days > 0 && entry.snapshot.due_date <= listed_until)));
+        if (!listed) continue;
+        ActionInvoice line = as_invoice(entry);
+        if (mine != emails.end()) line.step_reached = (*mine)->item.index + 1;
+        add_total(action.totals, line.open, 1);
+        action.invoices.push_back(std::move(line));
+      }
+      sort_lines(action.invoices);
+      for (const CreditLine& credit : customer.profile.credits) {
+        action.credits.push_back(credit);
+        add_total(action.totals, credit.amount, -1);
+      }
+      std::sort(action.totals.begin(), action.totals.end(),
+                [](const Money& a, const Money& b) { return a.currency < b.currency; });
+      result.actions.push_back(std::move(action));
+    }
+    for (const auto& [index, group] : others) {
+      const PolicyStep& step = steps[static_cast<std::size_t>(index)];
+      Action action = base_action(step.channel);
+      action.step = step.name;
+      action.step_number = index + 1;
+      action.template_name = step.template_name;
+      action.claim = step.claim;
+      if (step.pay_within_days) action.pay_by = add_days(today, *step.pay_within_days);
+      Date key_date = group.front()->item.planned;
+      for (const Reached* r : group) {
+        key_date = std::max(key_date, r->item.planned);
+        ActionInvoice line = as_invoice(entries[r->slot]);
+        line.step_reached = index + 1;
+        add_total(action.totals, line.open, 1);
+        action.invoices.push_back(std::move(line));
+      }
+      sort_lines(action.invoices);
+      std::sort(action.totals.begin(), action.totals.end(),
+                [](const Money& a, const Money& b) { return a.currency < b.currency; });
+      action.idempotency_key = key_of(customer.id, step.name, key_date);
+      result.actions.push_back(std::move(action));
+    }
+    if (!instalments.empty()) {
+      Action action = base_action(options.instalment_channel);
+      action.step = "instalment";
+      action.template_name = options.instalment_template;
+      Date key_date = instalments.front()->item.policy_date;
+      for (const Reached* r : instalments) {
+        const Entry& entry = entries[r->slot];
+        key_date = std::max(key_date, r->item.policy_date);
+        ActionInvoice line = as_invoice(entry);
+        line.instalment = r->item.policy_date;
+        line.open = entry.snapshot.instalments[static_cast<std::size_t>(r->item.index)].open;
+        line.days_late = std::max(0, days_between(r->item.policy_date, today));
+        add_total(action.totals, line.open, 1);
+        action.invoices.push_back(std::move(line));
+      }
+      sort_lines(action.invoices);
+      std::sort(action.totals.begin(), action.totals.end(),
+                [](const Money& a, const Money& b) { return a.currency < b.currency; });
+      action.idempotency_key = key_of(customer.id, "instalment", key_date);
+      result.actions.push_back(std::move(action));
+    }
+    customer.contacts.push_back(now);
+  }
+  for (const std::uint32_t slot : due) reschedule(slot);
+}
+
+TickResult Scheduler::Impl::tick(Timestamp now) {
+  TickResult result;
+  // Take everything due; group per customer.
+  std::map<std::string_view, std::pair<std::uint32_t, std::vector<std::uint32_t>>> by_customer;
+  while (!queue.empty() && queue.begin()->first <= now) {
+    const std::uint32_t slot = queue.begin()->second;
+    queue.erase(queue.begin());
+    Entry& entry = entries[slot];
+    entry.moment.reset();
+    auto& group = by_customer[customers[entry.customer].id];
+    group.first = entry.customer;
+    group.second.push_back(slot);
+  }
+  for (auto& [id, group] : by_customer) {
+    std::sort(group.second.begin(), group.second.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return entries[a].snapshot.invoice_id < entries[b].snapshot.invoice_id;
+    });
+    run_customer(group.first, group.second, now, result);
+  }
+  std::sort(
+      result.progress.begin(), result.progress.end(),
+      [](const ProgressChange& a, const ProgressChange& b) { return a.invoice_id < b.invoice_id; });
+  return result;
+}
+
+Result<Scheduler> Scheduler::create(PolicySet policies, std::vector<BusinessCalendar> calendars,
+                                    SchedulerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(policies), std::move(options));
+  for (BusinessCalendar& calendar : calendars) {
+    impl->calendar_index[calendar.name()] = static_cast<std::uint32_t>(impl->calendars.size());
+    impl->calendars.push_back(std::move(calendar));
+  }
+  for (const auto& [name, policy] : impl->policies.policies()) {
+    if (impl->calendar_index.contains(policy.calendar)) continue;
+    auto builtin = builtin_calendar(policy.calendar);
+    if (!builtin) {
+      return Error{"policies." + name + ".calendar",
+                   "calendar '" + policy.calendar + "' is neither built in nor loaded"};
+    }
+    impl->calendar_index[policy.calendar] = static_cast<std::uint32_t>(impl->calendars.size());
+    impl->calendars.push_back(std::move(*builtin));
+  }
+  auto zone = TimeZone::find(impl->options.default_timezone);
+  if (!zone) return zone.error().within("default_timezone");
+  impl->default_zone = &zone->zone();
+  const Delivery& delivery = impl->policies.delivery();
+  if (delivery.contact_pressure.contacts_per_week_max < 1) {
+    return Error{"delivery.contacts_per_week_max", "must be at least 1"};
+  }
+  for (const BusinessCalendar& calendar : impl->calendars) {
+    auto open = next_send_instant(Timestamp{}, *zone, delivery.send_window, calendar);
+    if (!open) return open.error().within("delivery");
+  }
+  return Scheduler(std::move(impl));
+}
+
+Scheduler::Scheduler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Scheduler::~Scheduler() = default;
+Scheduler::Scheduler(Scheduler&&) noexcept = default;
+Scheduler& Scheduler::operator=(Scheduler&&) noexcept = default;
+
+Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
+  const date::time_zone* zone = impl_->default_zone;
+  if (!snapshot.timezone.empty()) {
+    auto found = TimeZone::find(snapshot.timezone);
+    if (!found)
+      return Error{"customers." + snapshot.customer_id + ".timezone", found.error().message};
+    zone = &found->zone();
+  }
+  auto slot = impl_->customer_slot(snapshot.customer_id);
+  if (!slot) return slot.error();
+  CustomerState candidate = impl_->customers[*slot];
+  candidate.profile = snapshot;
+  candidate.profile.recent_contacts.clear();
+  candidate.zone = zone;
+  if (auto assigned = impl_->assign(candidate); !assigned) return assigned.error();
+  CustomerState& customer = impl_->customers[*slot];
+  customer.profile = std::move(candidate.profile);
+  customer.zone = candidate.zone;
+  customer.policy = candidate.policy;
+  customer.calendar = candidate.calendar;
+  for (const Timestamp contact : snapshot.recent_contacts) customer.contacts.push_back(contact);
+  std::sort(customer.contacts.begin(), customer.contacts.end());
+  customer.contacts.erase(std::unique(customer.contacts.begin(), customer.contacts.end()),
+                          customer.contacts.end());
+  for (const std::uint32_t receivable : customer.receivables) impl_->reschedule(receivable);
+  return {};
+}
+
+Result<DunningProgress> Scheduler::update(const ReceivableSnapshot& snapshot, Timestamp now) {
+  const auto found = impl_->entry_index.find(snapshot.invoice_id);
+  if (snapshot.standing == Standing::closed) {
+    DunningProgress progress = snapshot.progress;
+    if (found != impl_->entry_index.end()) {
+      progress = impl_->entries[found->second].snapshot.progress;
+      impl_->forget(found->second);
+    }
+    return progress;
+  }
+  auto customer = impl_->customer_slot(snapshot.customer_id);
+  if (!customer) return customer.error();
+
+  std::uint32_t slot;
+  std::optional<Standing> previous;
+  DunningProgress progress = snapshot.progress;
+  if (found != impl_->entry_index.end()) {
+    slot = found->second;
+    Entry& entry = impl_->entries[slot];
+    previous = entry.snapshot.standing;
+    // In process the scheduler's progress is the newest; the snapshot's counts after a restart.
+    progress = entry.snapshot.progress;
+    if (entry.customer != *customer) {
+      impl_->unqueue(slot);
+      auto& list = impl_->customers[entry.customer].receivables;
+      list.erase(std::remove(list.begin(), list.end(), slot), list.end());
+      impl_->customers[*customer].receivables.push_back(slot);
+    }
+  } else {
+    if (impl_->free_slots.empty()) {
+      slot = static_cast<std::uint32_t>(impl_->entries.size());
+      impl_->entries.emplace_back();
+    } else {
+      slot = impl_->free_slots.back();
+      impl_->free_slots.pop_back();
+    }
+    impl_->entry_index.emplace(snapshot.invoice_id, slot);
+    impl_->customers[*customer].receivables.push_back(slot);
+  }
+  Entry& entry = impl_->entries[slot];
+  entry.snapshot = snapshot;
+  entry.snapshot.progress = progress;
+  entry.customer = *customer;
+  entry.live = true;
+  // A pause's end moves the rest of the schedule: the step that was next goes first.
+  if (snapshot.standing == Standing::promised && snapshot.paused_through) {
+    impl_->shift_to(entry, add_days(*snapshot.paused_through, 1));
+  } else if (snapshot.standing == Standing::active && previous && *previous != Standing::active) {
+    impl_->shift_to(entry, impl_->local_date(impl_->customers[*customer], now));
+  }
+  impl_->reschedule(slot);
+  return entry.snapshot.progress;
+}
+
+void Scheduler::remove(std::string_view invoice_id) {
+  const auto found = impl_->entry_index.find(std::string(invoice_id));
+  if (found != impl_->entry_index.end()) impl_->forget(found->second);
+}
+
+TickResult Scheduler::tick(Timestamp now) { return impl_->tick(now); }
+
+std::optional<Timestamp> Scheduler::next_moment() const {
+  if (impl_->queue.empty()) return std::nullopt;
+  return impl_->queue.begin()->first;
+}
+
+std::optional<Timestamp> Scheduler::scheduled_at(std::string_view invoice_id) const {
+  const auto found = impl_->entry_index.find(std::string(invoice_id));
+  if (found == impl_->entry_index.end()) return std::nullopt;
+  return impl_->entries[found->second].moment;
+}
+
+std::optional<DunningProgress> Scheduler::progress(std::string_view invoice_id) const {
+  const auto found = impl_->entry_index.find(std::string(invoice_id));
+  if (found == impl_->entry_index.end()) return std::nullopt;
+  return impl_->entries[found->second].snapshot.progress;
+}
+
+std::size_t Scheduler::receivable_count() const { return impl_->entry_index.size(); }
+std::size_t Scheduler::scheduled_count() const { return impl_->queue.size(); }
+
+}  // namespace relance::core::dunning

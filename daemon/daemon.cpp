@@ -12,6 +12,7 @@
 #include "ingest/writer.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "state/engine_applier.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -58,6 +59,8 @@ struct Daemon::Impl {
   // the store and the registry.
   metrics::Registry registry;
   std::unique_ptr<store::Store> store;
+  // The receivable engine, fed by the writer: it outlives the writer.
+  std::unique_ptr<state::EngineApplier> engine;
   std::unique_ptr<ingest::Writer> writer;
   // The Kafka source (kafka.enabled) hands its batches to the writer; /readyz asks it.
   std::unique_ptr<connectors::kafka::WriterDestination> kafka_destination;
@@ -74,11 +77,16 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   auto store = open_store(config.store);
   if (!store) return store.error();
   impl->store = std::move(store).value();
+  // Loads the stored state (or rebuilds it from the journal) before the writer takes events.
+  auto engine = state::EngineApplier::open(*impl->store, core::engine::EngineOptions{});
+  if (!engine) return engine.error();
+  impl->engine = std::move(engine).value();
   impl->writer = std::make_unique<ingest::Writer>(
       *impl->store,
-      ingest::WriterLimits{config.writer.batch_events_max, config.writer.batch_delay_max,
-                           config.writer.queue_events_max},
-      impl->registry);
+      ingest::WriterLimits{.batch_events_max = config.writer.batch_events_max,
+                           .batch_delay_max = config.writer.batch_delay_max,
+                           .queue_events_max = config.writer.queue_events_max},
+      impl->registry, nullptr, impl->engine.get());
   if (config.kafka.enabled) {
     impl->kafka_destination =
         std::make_unique<connectors::kafka::WriterDestination>(*impl->writer, *impl->store);
@@ -149,6 +157,7 @@ void Daemon::stop() {
   impl_->server.reset();
   impl_->kafka.reset();
   impl_->writer.reset();
+  impl_->engine.reset();
   impl_->store.reset();
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);

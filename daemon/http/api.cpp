@@ -101,6 +101,12 @@ std::string_view route_label(Route route) {
       return "/readyz";
     case Route::metrics:
       return "/metrics";
+    case Route::receivable_get:
+      return "/v1/receivables/{invoice_id}";
+    case Route::customer_get:
+      return "/v1/customers/{customer_id}";
+    case Route::alerts_get:
+      return "/v1/alerts";
     case Route::unmatched:
       return "unmatched";
   }
@@ -169,6 +175,13 @@ Route Api::route_of(std::string_view target) {
   if (parts.size() == 1 && parts[0] == "livez") return Route::livez;
   if (parts.size() == 1 && parts[0] == "readyz") return Route::readyz;
   if (parts.size() == 1 && parts[0] == "metrics") return Route::metrics;
+  if (parts.size() == 3 && parts[0] == "v1" && parts[1] == "receivables") {
+    return Route::receivable_get;
+  }
+  if (parts.size() == 3 && parts[0] == "v1" && parts[1] == "customers") {
+    return Route::customer_get;
+  }
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "alerts") return Route::alerts_get;
   return Route::unmatched;
 }
 
@@ -232,6 +245,15 @@ void Api::handle(Request request, Reply reply) {
       response.body = metrics_.render();
       return answer(std::move(response));
     }
+    case Route::receivable_get:
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      return answer(get_receivable(request.target));
+    case Route::customer_get:
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      return answer(get_customer(request.target));
+    case Route::alerts_get:
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      return answer(get_alerts(request.target));
     case Route::unmatched:
       return answer(problem(
           404, "not-found", "Not Found",
@@ -276,6 +298,131 @@ Response Api::get_event(std::string_view target) {
   response.content_type = "application/cloudevents+json";
   response.body = std::move((*found)->json);
   return response;
+}
+
+namespace {
+
+constexpr std::size_t alerts_page_default = 100;
+constexpr std::size_t alerts_page_max = 1000;
+
+// The last path segment, percent-decoded ("/v1/receivables/INV%2F42" -> "INV/42").
+std::string last_segment(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  RELANCE_ASSERT(url.has_value());  // route_of matched it
+  const auto segments = url->segments();
+  return std::string(segments.back());
+}
+
+Response store_error(const Error& error) {
+  return problem(500, "store-error", "Internal Server Error",
+                 "the store could not be read: " + error.to_string());
+}
+
+// Views are stored as serialized JSON objects: one is extended by splicing text before its
+// closing brace, which spares parsing every receivable of a large customer.
+std::string with_member(std::string object, std::string_view name, std::string_view value) {
+  RELANCE_ASSERT(object.size() >= 2 && object.back() == '}');
+  object.pop_back();
+  if (object.size() > 1) object += ',';
+  object += '"';
+  object += name;
+  object += "\":";
+  object += value;
+  object += '}';
+  return object;
+}
+
+}  // namespace
+
+Response Api::get_receivable(std::string_view target) {
+  const std::string id = last_segment(target);
+  auto view = store_.find_state_view(store::StateKind::receivable, id);
+  if (!view) return store_error(view.error());
+  if (!view->has_value()) {
+    return problem(404, "receivable-not-found", "Not Found",
+                   "no receivable with invoice_id \"" + id + "\"");
+  }
+  return json_response(200, std::move(**view));
+}
+
+Response Api::get_customer(std::string_view target) {
+  const std::string id = last_segment(target);
+  // "" is the engine's bucket of money whose customer is not known yet, not a customer.
+  auto view = id.empty() ? Result<std::optional<std::string>>(std::optional<std::string>())
+                         : store_.find_state_view(store::StateKind::customer, id);
+  if (!view) return store_error(view.error());
+  if (!view->has_value()) {
+    return problem(404, "customer-not-found", "Not Found",
+                   "no customer with customer_id \"" + id + "\"");
+  }
+  auto receivables = store_.customer_receivable_views(id);
+  if (!receivables) return store_error(receivables.error());
+  std::string list = "[";
+  for (std::size_t i = 0; i < receivables->size(); ++i) {
+    if (i > 0) list += ',';
+    list += (*receivables)[i];
+  }
+  list += ']';
+  return json_response(200, with_member(std::move(**view), "receivables", list));
+}
+
+Response Api::get_alerts(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  RELANCE_ASSERT(url.has_value());
+  std::optional<store::AlertStatus> status;
+  std::string after;
+  std::size_t limit = alerts_page_default;
+  for (const auto& param : url->params()) {
+    if (param.key == "status") {
+      if (param.value == "open") {
+        status = store::AlertStatus::open;
+      } else if (param.value == "resolved") {
+        status = store::AlertStatus::resolved;
+      } else {
+        return problem(400, "bad-parameter", "Bad Request",
+                       "status: \"" + std::string(param.value) +
+                           "\" is not an alert status; use open or resolved");
+      }
+    } else if (param.key == "after") {
+      after = param.value;
+    } else if (param.key == "limit") {
+      std::size_t value = 0;
+      bool valid = !param.value.empty() && param.value.size() <= 6;
+      for (const char c : param.value) {
+        valid = valid && std::isdigit(static_cast<unsigned char>(c));
+        if (valid) value = value * 10 + static_cast<std::size_t>(c - '0');
+      }
+      if (!valid || value < 1 || value > alerts_page_max) {
+        return problem(400, "bad-parameter", "Bad Request",
+                       "limit: \"" + std::string(param.value) + "\" is not a number from 1 to " +
+                           std::to_string(alerts_page_max));
+      }
+      limit = value;
+    }
+  }
+  auto alerts = store_.list_alerts(status, after, limit);
+  if (!alerts) return store_error(alerts.error());
+  json::array list;
+  list.reserve(alerts->size());
+  for (const store::AlertRow& row : *alerts) {
+    json::error_code ec;
+    json::value document = json::parse(row.json, ec);
+    json::object item = !ec && document.is_object() ? std::move(document.as_object())
+                                                    : json::object{{"id", row.id}};
+    item["id"] = row.id;
+    item["kind"] = row.kind;
+    item["severity"] = row.severity;
+    item["customer_id"] = row.customer_id;
+    item["status"] = row.status == store::AlertStatus::open ? "open" : "resolved";
+    item["raised_at"] = core::format_timestamp(row.raised_at);
+    if (row.resolved_at) item["resolved_at"] = core::format_timestamp(*row.resolved_at);
+    list.emplace_back(std::move(item));
+  }
+  json::object body;
+  // A full page may have a next one: its cursor is the last id.
+  if (alerts->size() == limit) body["next_after"] = alerts->back().id;
+  body["alerts"] = std::move(list);
+  return json_response(200, json::serialize(body));
 }
 
 void Api::count_rejected(const Request& request) {

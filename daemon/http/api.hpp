@@ -40,8 +40,18 @@ struct Response {
 };
 
 // Route labels of the metrics; `unmatched` for every path the API does not serve.
-enum class Route { events_post, event_get, livez, readyz, metrics, unmatched };
-inline constexpr std::size_t route_count = 6;
+enum class Route {
+  events_post,
+  event_get,
+  livez,
+  readyz,
+  metrics,
+  receivable_get,
+  customer_get,
+  alerts_get,
+  unmatched
+};
+inline constexpr std::size_t route_count = 9;
 std::string_view route_label(Route route);
 
 struct ApiLimits {
@@ -74,6 +84,10 @@ class Api {
   void post_events(Request request, Reply reply);
   Response get_event(std::string_view target);
   Response readyz();
+  // The engine's state, from the views the writer committed with it.
+  Response get_receivable(std::string_view target);
+  Response get_customer(std::string_view target);
+  Response get_alerts(std::string_view target);
   void record(Route route, unsigned status, std::chrono::steady_clock::time_point start);
   metrics::Counter& http_counter(Route route, unsigned status);
   void count_rejected(const Request& request);

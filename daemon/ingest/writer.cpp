@@ -232,13 +232,15 @@ void Writer::Impl::write_batch(std::vector<Request>& batch) {
     store::Transaction& tx = **transaction;
     const core::Timestamp received_at = clock.now();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      outcomes[i].reserve(batch[i].work.events.size());
-      for (const core::Event& event : batch[i].work.events) {
-        auto outcome = tx.append(event, received_at);
-        if (!outcome) return outcome.error();
-        outcomes[i].push_back(*outcome);
-        if (applier != nullptr && *outcome == store::AppendOutcome::appended) {
-          if (auto applied = applier->apply(tx, event, received_at); !applied) return applied;
+      // One call per request: a backend with a round trip per statement (PostgreSQL) sends the
+      // request's events together.
+      auto appended = tx.append_batch(batch[i].work.events, received_at);
+      if (!appended) return appended.error();
+      outcomes[i] = std::move(*appended);
+      for (std::size_t e = 0; e < outcomes[i].size() && applier != nullptr; ++e) {
+        if (outcomes[i][e] != store::AppendOutcome::appended) continue;
+        if (auto applied = applier->apply(tx, batch[i].work.events[e], received_at); !applied) {
+          return applied;
         }
       }
       for (const store::SourceOffset& offset : batch[i].work.offsets) {

@@ -107,6 +107,10 @@ std::string_view route_label(Route route) {
       return "/v1/customers/{customer_id}";
     case Route::alerts_get:
       return "/v1/alerts";
+    case Route::outbox_list:
+      return "/v1/outbox";
+    case Route::outbox_retry:
+      return "/v1/outbox/{id}/retry";
     case Route::unmatched:
       return "unmatched";
   }
@@ -182,6 +186,10 @@ Route Api::route_of(std::string_view target) {
     return Route::customer_get;
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "alerts") return Route::alerts_get;
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "outbox") return Route::outbox_list;
+  if (parts.size() == 4 && parts[0] == "v1" && parts[1] == "outbox" && parts[3] == "retry") {
+    return Route::outbox_retry;
+  }
   return Route::unmatched;
 }
 
@@ -254,6 +262,12 @@ void Api::handle(Request request, Reply reply) {
     case Route::alerts_get:
       if (request.method != Method::get) return answer(method_not_allowed("GET"));
       return answer(get_alerts(request.target));
+    case Route::outbox_list:
+      if (request.method != Method::get) return answer(method_not_allowed("GET"));
+      return answer(get_outbox(request.target));
+    case Route::outbox_retry:
+      if (request.method != Method::post) return answer(method_not_allowed("POST"));
+      return answer(retry_outbox(request.target));
     case Route::unmatched:
       return answer(problem(
           404, "not-found", "Not Found",
@@ -423,6 +437,122 @@ Response Api::get_alerts(std::string_view target) {
   if (alerts->size() == limit) body["next_after"] = alerts->back().id;
   body["alerts"] = std::move(list);
   return json_response(200, json::serialize(body));
+}
+
+namespace {
+
+constexpr std::size_t outbox_page_default = 100;
+constexpr std::size_t outbox_page_max = 1000;
+
+// A decimal number of at most 18 digits (an outbox id, a page size), or nullopt.
+std::optional<std::int64_t> small_number(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::int64_t value = 0;
+  for (const char c : text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+Response outbox_store_error(const Error& error) {
+  return problem(500, "store-error", "Internal Server Error",
+                 "the outbox could not be read or written: " + error.to_string());
+}
+
+json::object outbox_action(const store::OutboxRow& row) {
+  json::object item;
+  item["id"] = row.id;
+  item["idempotency_key"] = row.idempotency_key;
+  item["sink"] = row.sink;
+  item["customer_id"] = row.customer_id;
+  json::array invoices;
+  for (const auto& id : row.invoice_ids) invoices.emplace_back(id);
+  item["invoice_ids"] = std::move(invoices);
+  item["status"] = store::outbox_status_name(row.status);
+  item["attempts"] = row.attempts;
+  item["due_at"] = core::format_timestamp(row.due_at);
+  item["next_attempt_at"] = core::format_timestamp(row.next_attempt_at);
+  item["last_error"] = row.last_error;
+  item["created_at"] = core::format_timestamp(row.created_at);
+  item["updated_at"] = core::format_timestamp(row.updated_at);
+  json::error_code ec;
+  json::value delivery = json::parse(row.payload, ec);
+  item["delivery"] = ec ? json::value(row.payload) : std::move(delivery);
+  return item;
+}
+
+}  // namespace
+
+Response Api::get_outbox(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  RELANCE_ASSERT(url.has_value());  // route_of matched it
+  std::optional<store::OutboxStatus> status;
+  std::int64_t after = 0;
+  std::size_t limit = outbox_page_default;
+  for (const auto& param : url->params()) {
+    if (param.key == "status") {
+      status = store::parse_outbox_status(param.value);
+      if (!status) {
+        return problem(400, "bad-parameter", "Bad Request",
+                       "status: \"" + std::string(param.value) +
+                           "\" is not an outbox status; use pending, sending, delivered, "
+                           "dropped or dead");
+      }
+    } else if (param.key == "after") {
+      const auto value = small_number(param.value);
+      if (!value) {
+        return problem(400, "bad-parameter", "Bad Request",
+                       "after: \"" + std::string(param.value) +
+                           "\" is not an outbox id (the next_after of the previous page)");
+      }
+      after = *value;
+    } else if (param.key == "limit") {
+      const auto value = small_number(param.value);
+      if (!value || *value < 1 || *value > static_cast<std::int64_t>(outbox_page_max)) {
+        return problem(400, "bad-parameter", "Bad Request",
+                       "limit: \"" + std::string(param.value) + "\" is not a number from 1 to " +
+                           std::to_string(outbox_page_max));
+      }
+      limit = static_cast<std::size_t>(*value);
+    }
+  }
+  auto rows = store_.list_outbox(status, after, limit);
+  if (!rows) return outbox_store_error(rows.error());
+  json::array actions;
+  actions.reserve(rows->size());
+  for (const store::OutboxRow& row : *rows) actions.emplace_back(outbox_action(row));
+  json::object body;
+  // A full page may have a next one: its cursor is the last id.
+  if (rows->size() == limit) body["next_after"] = rows->back().id;
+  body["actions"] = std::move(actions);
+  return json_response(200, json::serialize(body));
+}
+
+Response Api::retry_outbox(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  RELANCE_ASSERT(url.has_value());  // route_of matched it
+  const auto segments = url->segments();
+  const std::string id_text(*std::next(segments.begin(), 2));
+  const auto id = small_number(id_text);
+  auto not_found = [&] {
+    return problem(404, "outbox-action-not-found", "Not Found",
+                   "no outbox action with id \"" + id_text + "\"");
+  };
+  if (!id) return not_found();
+  auto retried = store_.retry_outbox(*id, clock_.now());
+  if (!retried) return outbox_store_error(retried.error());
+  if (*retried == store::OutboxRetryOutcome::unknown) return not_found();
+  auto row = store_.find_outbox(*id);
+  if (!row) return outbox_store_error(row.error());
+  if (!row->has_value()) return not_found();
+  if (*retried == store::OutboxRetryOutcome::not_dead) {
+    return problem(409, "outbox-action-not-dead", "Conflict",
+                   "outbox action " + id_text + " is " +
+                       std::string(store::outbox_status_name((*row)->status)) +
+                       "; only a dead action is replayed");
+  }
+  return json_response(200, json::serialize(outbox_action(**row)));
 }
 
 void Api::count_rejected(const Request& request) {

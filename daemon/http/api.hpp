@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/event.hpp"
 #include "ingest/writer.hpp"
 #include "metrics/metrics.hpp"
@@ -49,9 +50,11 @@ enum class Route {
   receivable_get,
   customer_get,
   alerts_get,
+  outbox_list,
+  outbox_retry,
   unmatched
 };
-inline constexpr std::size_t route_count = 9;
+inline constexpr std::size_t route_count = 11;
 std::string_view route_label(Route route);
 
 struct ApiLimits {
@@ -84,6 +87,9 @@ class Api {
   void post_events(Request request, Reply reply);
   Response get_event(std::string_view target);
   Response readyz();
+  // The outbox: a page of actions, and the replay of a dead one.
+  Response get_outbox(std::string_view target);
+  Response retry_outbox(std::string_view target);
   // The engine's state, from the views the writer committed with it.
   Response get_receivable(std::string_view target);
   Response get_customer(std::string_view target);
@@ -97,6 +103,8 @@ class Api {
   metrics::Registry& metrics_;
   ApiLimits limits_;
   ReadinessCheck readiness_check_;
+  // When a replayed outbox action is due (now).
+  core::SystemClock clock_;
 
   // Instruments resolved once: the registry's lookup takes a lock, a request must not.
   static constexpr std::array<unsigned, 12> common_statuses_{200, 202, 400, 404, 405, 408,

@@ -248,6 +248,57 @@ TEST(Scheduler, three_overdue_invoices_of_one_customer_make_one_statement) {
   EXPECT_EQ(result.progress.size(), 4u);
 }
 
+TEST(Scheduler, statement_lists_soon_due_invoices_when_asked) {
+  Policy policy;
+  policy.name = "one";
+  policy.steps = {step("first", "due+3d")};
+  SchedulerOptions options;
+  options.statement_soon_due_days = 7;
+  Scheduler scheduler = make(policies(policy), options);
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  const Timestamp start = at("2026-01-01T00:00:00Z");
+  add(scheduler, invoice("LATE", "C1", d(2026, 1, 12)), start);
+  add(scheduler, invoice("SOON", "C1", d(2026, 1, 20)), start);   // within 7 days of the 15th
+  add(scheduler, invoice("LATER", "C1", d(2026, 1, 30)), start);  // beyond
+  const TickResult result = scheduler.tick(at("2026-01-15T10:00:00Z"));
+  ASSERT_EQ(result.actions.size(), 1u);
+  ASSERT_EQ(result.actions[0].invoices.size(), 2u);
+  EXPECT_EQ(result.actions[0].invoices[1].invoice_id, "SOON");
+  EXPECT_EQ(result.actions[0].invoices[1].days_late, 0);
+  EXPECT_FALSE(result.actions[0].invoices[1].step_reached.has_value());
+}
+
+TEST(Scheduler, a_customer_moving_segment_changes_policy_and_schedule) {
+  Policy standard = standard_policy();
+  Policy key;
+  key.name = "key_accounts";
+  key.steps = {step("call", "due+1d", Channel::crm_task, "task")};
+  Assignment assignment;
+  assignment.default_policy = "standard";
+  assignment.by_segment["key"] = "key_accounts";
+  std::map<std::string, Policy> map;
+  map.emplace("standard", standard);
+  map.emplace("key_accounts", key);
+  Scheduler scheduler = make(PolicySet(std::move(map), assignment, Delivery{}));
+  CustomerSnapshot c = customer("C1");
+  ASSERT_TRUE(scheduler.update_customer(c).ok());
+  ReceivableSnapshot r = invoice("INV-1", "C1", d(2026, 1, 15));
+  r.progress.level = 1;
+  add(scheduler, r, at("2026-01-10T00:00:00Z"));
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-01-19T08:00:00Z");
+  c.segment = "key";
+  ASSERT_TRUE(scheduler.update_customer(c).ok());
+  // Level 1 of a one-step policy: nothing left for this invoice.
+  EXPECT_FALSE(scheduler.scheduled_at("INV-1").has_value());
+  ReceivableSnapshot fresh = invoice("INV-2", "C1", d(2026, 1, 15));
+  add(scheduler, fresh, at("2026-01-10T00:00:00Z"));
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-2")), "2026-01-16T08:00:00Z");
+  const TickResult result = scheduler.tick(at("2026-01-16T08:00:00Z"));
+  ASSERT_EQ(result.actions.size(), 1u);
+  EXPECT_EQ(result.actions[0].policy, "key_accounts");
+  EXPECT_EQ(result.actions[0].channel, Channel::crm_task);
+}
+
 TEST(Scheduler, contact_pressure_defers_a_second_run_within_the_interval) {
   Scheduler scheduler = make();
   ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());

@@ -205,8 +205,11 @@ class Client {
     state_.unanswered.clear();
     for (std::size_t i = 0; i < pending.size(); ++i) {
       if (send(pending[i], /*resend=*/true) != Send::answered) {
-        // Keep the rest for the next round; their committed flag is recomputed after the kill.
-        for (std::size_t j = i; j < pending.size(); ++j) state_.unanswered.push_back(pending[j]);
+        // send() kept this one; keep the rest for the next round too. Their committed flag is
+        // recomputed after the kill.
+        for (std::size_t j = i + 1; j < pending.size(); ++j) {
+          state_.unanswered.push_back(std::move(pending[j]));
+        }
         return;
       }
     }
@@ -400,6 +403,7 @@ class CrashTest : public ::testing::Test {
       }
       expected_rows += static_cast<std::int64_t>(client.acknowledged.size());
       for (SentRequest& request : client.unanswered) {
+        EXPECT_FALSE(request.events.empty()) << when << ": the test kept an empty request";
         std::size_t present = 0;
         for (const std::uint64_t n : request.events) {
           present += journal.sequence_by_id.contains(key_of(event_id(client.number, n))) ? 1 : 0;

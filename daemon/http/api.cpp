@@ -679,19 +679,29 @@ void Api::post_events(Request request, Reply reply) {
                              " events; this one holds " + std::to_string(events.size())));
   }
 
-  struct Key {
-    std::string source;
-    std::string id;
-    core::EventType type;
-  };
-  std::vector<Key> keys;
-  keys.reserve(events.size());
-  for (const core::Event& event : events) keys.push_back({event.source, event.id, event.type});
+  // The answer is written here, on the connection's thread, up to each event's status: the
+  // writer thread runs the callback below between two commits, so it only appends text.
+  std::string answer_head = R"({"events":[)";
+  std::vector<std::size_t> status_at;  // where each event's status goes in answer_head
+  std::vector<core::EventType> types;
+  status_at.reserve(events.size());
+  types.reserve(events.size());
+  for (const core::Event& event : events) {
+    if (!types.empty()) answer_head += ',';
+    answer_head += R"({"source":)";
+    answer_head += json::serialize(json::string_view(event.source));
+    answer_head += R"(,"id":)";
+    answer_head += json::serialize(json::string_view(event.id));
+    answer_head += R"(,"status":")";
+    status_at.push_back(answer_head.size());
+    types.push_back(event.type);
+  }
 
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
   const ingest::Admission admission = writer_.submit(
-      std::move(events),
-      [this, keys = std::move(keys), shared_reply](ingest::WriteOutcome outcome) {
+      std::move(events), [this, answer_head = std::move(answer_head),
+                           status_at = std::move(status_at), types = std::move(types),
+                           shared_reply](ingest::WriteOutcome outcome) {
         if (!outcome) {
           (*shared_reply)(problem(
               500, "commit-failed", "Internal Server Error",
@@ -699,23 +709,21 @@ void Api::post_events(Request request, Reply reply) {
           return;
         }
         const auto& outcomes = *outcome;
-        RELANCE_ASSERT(outcomes.size() == keys.size());
+        RELANCE_ASSERT(outcomes.size() == types.size());
         bool any_appended = false;
-        json::array list;
-        list.reserve(keys.size());
-        for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::string body;
+        body.reserve(answer_head.size() + outcomes.size() * 12 + 2);
+        std::size_t copied = 0;
+        for (std::size_t i = 0; i < outcomes.size(); ++i) {
           const bool appended = outcomes[i] == store::AppendOutcome::appended;
           any_appended = any_appended || appended;
-          events_[static_cast<std::size_t>(keys[i].type)][appended ? 0 : 1]->inc();
-          json::object item;
-          item["source"] = keys[i].source;
-          item["id"] = keys[i].id;
-          item["status"] = appended ? "accepted" : "duplicate";
-          list.emplace_back(std::move(item));
+          events_[static_cast<std::size_t>(types[i])][appended ? 0 : 1]->inc();
+          body.append(answer_head, copied, status_at[i] - copied);
+          copied = status_at[i];
+          body += appended ? R"(accepted"})" : R"(duplicate"})";
         }
-        json::object body;
-        body["events"] = std::move(list);
-        (*shared_reply)(json_response(any_appended ? 202 : 200, json::serialize(body)));
+        body += "]}";
+        (*shared_reply)(json_response(any_appended ? 202 : 200, std::move(body)));
       });
   if (admission == ingest::Admission::queued) return;
   Response busy = admission == ingest::Admission::queue_full

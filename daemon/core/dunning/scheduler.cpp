@@ -301,13 +301,26 @@ void add_total(std::vector<Money>& totals, const Money& amount, std::int64_t sig
   totals.push_back(Money{sign * amount.minor_units, amount.currency});
 }
 
-std::string key_of(std::string_view customer, std::string_view step, Date date) {
+// (customer, step, date) and which invoices the run moved: two runs of the same step on the same
+// planned date for different invoices (one deferred by contact pressure) must not share a key,
+// while a run repeated after a restart (the same invoices) gets the same one.
+std::string key_of(std::string_view customer, std::string_view step, Date date,
+                   std::vector<std::string_view> invoices) {
+  std::sort(invoices.begin(), invoices.end());
+  std::uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a 64
+  for (const std::string_view id : invoices) {
+    for (const char c : id) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    hash = (hash ^ 0x1fu) * 0x100000001b3ull;  // separator: ("ab","c") != ("a","bc")
+  }
+  static constexpr char hex[] = "0123456789abcdef";
   std::string key = "dunning/";
   key += customer;
   key += '/';
   key += step;
   key += '/';
   key += format_date(date);
+  key += '/';
+  for (int shift = 60; shift >= 0; shift -= 4) key += hex[(hash >> shift) & 0xfu];
   return key;
 }
 
@@ -468,7 +481,9 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
       for (const Reached* r : emails) {
         if (r->item.index == top->item.index) key_date = std::max(key_date, r->item.planned);
       }
-      action.idempotency_key = key_of(customer.id, step.name, key_date);
+      std::vector<std::string_view> moved;
+      for (const Reached* r : emails) moved.push_back(entries[r->slot].snapshot.invoice_id);
+      action.idempotency_key = key_of(customer.id, step.name, key_date, std::move(moved));
       const Date listed_until = add_days(today, options.statement_soon_due_days);
       for (const std::uint32_t slot : customer.receivables) {
         const Entry& entry = entries[slot];
@@ -513,7 +528,9 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
       sort_lines(action.invoices);
       std::sort(action.totals.begin(), action.totals.end(),
                 [](const Money& a, const Money& b) { return a.currency < b.currency; });
-      action.idempotency_key = key_of(customer.id, step.name, key_date);
+      std::vector<std::string_view> moved;
+      for (const Reached* r : group) moved.push_back(entries[r->slot].snapshot.invoice_id);
+      action.idempotency_key = key_of(customer.id, step.name, key_date, std::move(moved));
       result.actions.push_back(std::move(action));
     }
     if (!instalments.empty()) {
@@ -534,7 +551,9 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
       sort_lines(action.invoices);
       std::sort(action.totals.begin(), action.totals.end(),
                 [](const Money& a, const Money& b) { return a.currency < b.currency; });
-      action.idempotency_key = key_of(customer.id, "instalment", key_date);
+      std::vector<std::string_view> moved;
+      for (const Reached* r : instalments) moved.push_back(entries[r->slot].snapshot.invoice_id);
+      action.idempotency_key = key_of(customer.id, "instalment", key_date, std::move(moved));
       result.actions.push_back(std::move(action));
     }
     customer.contacts.push_back(now);

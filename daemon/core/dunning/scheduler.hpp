@@ -109,9 +109,10 @@ struct ActionInvoice {
 };
 
 struct Action {
-  std::string idempotency_key;  // (customer, step, date): the same on every run
-  Timestamp at;                 // when it goes out (the tick's `now`)
-  Date as_of;                   // the customer's local date at `at`
+  // dunning/<customer>/<step>/<date>/<hash of the invoices it moved>: the same on every run.
+  std::string idempotency_key;
+  Timestamp at;  // when it goes out (the tick's `now`)
+  Date as_of;    // the customer's local date at `at`
   std::string customer_id;
   std::string policy;
   Channel channel = Channel::email;

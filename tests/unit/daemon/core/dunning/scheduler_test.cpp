@@ -243,7 +243,8 @@ TEST(Scheduler, three_overdue_invoices_of_one_customer_make_one_statement) {
   ASSERT_EQ(statement.totals.size(), 1u);
   EXPECT_EQ(statement.totals[0], eur("450.00"));  // 600 open - 100 credit note - 50 cash
   // The latest step date of the run names it: C's 15 January.
-  EXPECT_EQ(statement.idempotency_key, "dunning/C1/first/2026-01-15");
+  EXPECT_EQ(statement.idempotency_key.rfind("dunning/C1/first/2026-01-15/", 0), 0u)
+      << statement.idempotency_key;
   EXPECT_EQ(result.actions[1].customer_id, "C2");
   EXPECT_EQ(result.progress.size(), 4u);
 }
@@ -367,10 +368,31 @@ TEST(Scheduler, idempotency_keys_are_stable_across_runs_and_restarts) {
   after_courtesy.level = 1;
   after_courtesy.last_step_date = d(2026, 1, 8);
   const std::string key = run(at("2026-01-19T08:00:00Z"), after_courtesy);
-  EXPECT_EQ(key, "dunning/C1/first/2026-01-19");
+  EXPECT_EQ(key.rfind("dunning/C1/first/2026-01-19/", 0), 0u) << key;
+  EXPECT_EQ(key.size(), std::string("dunning/C1/first/2026-01-19/").size() + 16);
   // A restart that ticks later (the action was not marked sent) produces the same key.
   EXPECT_EQ(run(at("2026-01-19T15:30:00Z"), after_courtesy), key);
   EXPECT_EQ(run(at("2026-01-20T08:00:00Z"), after_courtesy), key);
+}
+
+TEST(Scheduler, same_step_and_date_for_other_invoices_gets_another_key) {
+  // A and B both reach "first" planned on Monday 19 January; B is known only after A's run, so
+  // its run is deferred by contact pressure: the outbox must not take it for A's.
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  ReceivableSnapshot a = invoice("A", "C1", d(2026, 1, 16));
+  a.progress.level = 1;
+  add(scheduler, a, at("2026-01-10T00:00:00Z"));
+  const TickResult first = scheduler.tick(at("2026-01-19T08:00:00Z"));
+  ASSERT_EQ(first.actions.size(), 1u);
+  ReceivableSnapshot b = invoice("B", "C1", d(2026, 1, 16));
+  b.progress.level = 1;
+  add(scheduler, b, at("2026-01-19T09:00:00Z"));
+  (void)scheduler.tick(at("2026-01-19T09:00:00Z"));
+  const TickResult second = scheduler.tick(at("2026-01-21T08:00:00Z"));
+  ASSERT_EQ(second.actions.size(), 1u);
+  EXPECT_EQ(second.actions[0].step, "first");
+  EXPECT_NE(second.actions[0].idempotency_key, first.actions[0].idempotency_key);
 }
 
 TEST(Scheduler, payment_plan_reminds_the_unpaid_instalments_instead_of_the_steps) {
@@ -389,7 +411,7 @@ TEST(Scheduler, payment_plan_reminds_the_unpaid_instalments_instead_of_the_steps
   EXPECT_EQ(result.actions[0].template_name, "instalment_reminder");
   EXPECT_EQ(result.actions[0].invoices[0].instalment, d(2026, 3, 10));
   EXPECT_EQ(result.actions[0].totals[0], eur("500.00"));
-  EXPECT_EQ(result.actions[0].idempotency_key, "dunning/C1/instalment/2026-03-10");
+  EXPECT_EQ(result.actions[0].idempotency_key.rfind("dunning/C1/instalment/2026-03-10/", 0), 0u);
   EXPECT_FALSE(scheduler.scheduled_at("INV-1").has_value());
 }
 

@@ -12,11 +12,15 @@ constexpr std::size_t pipeline_chunk_statements_max = 256;
 
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  // libpq's messages span lines ("ERROR:  ...\nDETAIL:  ..."); a log line wants one.
-  for (char& c : text) {
-    if (c == '\n') c = ' ';
+  // libpq's messages span lines ("ERROR:  ...\nDETAIL:  ...", "\n\tIs the server running");
+  // a log line wants one, with single spaces.
+  std::string line;
+  for (const char c : text) {
+    const char out = c == '\n' || c == '\t' ? ' ' : c;
+    if (out == ' ' && !line.empty() && line.back() == ' ') continue;
+    line += out;
   }
-  return text;
+  return line;
 }
 
 }  // namespace

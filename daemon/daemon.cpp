@@ -3,15 +3,20 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "connectors/kafka/source.hpp"
 #include "connectors/kafka/writer_destination.hpp"
+#include "connectors/registry.hpp"
+#include "core/clock.hpp"
 #include "http/server.hpp"
 #include "ingest/writer.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "outbox/dispatcher.hpp"
+#include "outbox/recheck.hpp"
 #include "state/engine_applier.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -51,6 +56,27 @@ Result<std::unique_ptr<store::Store>> open_store(const config::StoreConfig& conf
   return store::open_sqlite_store(store::SqliteOptions{config.sqlite_path});
 }
 
+// The delivery sinks the configuration describes, by registered name.
+Result<std::vector<std::unique_ptr<connectors::Sink>>> make_sinks(const config::Config& config) {
+  std::vector<std::unique_ptr<connectors::Sink>> sinks;
+  if (config.email.sink == config::EmailSinkKind::file) {
+    connectors::FileSinkOptions options;
+    options.directory = config.email.file_directory;
+    // relance.yaml has no Message-ID domain key yet. A fixed one (RFC 2606 reserves .invalid)
+    // keeps the Message-ID of a key the same on every daemon, so receivers can deduplicate.
+    options.message_id_domain = "relance.invalid";
+    auto sink = connectors::make_sink("email.file", options);
+    if (!sink) return sink.error().within("email.file");
+    sinks.push_back(std::move(sink).value());
+  } else {
+    // relance.yaml has no SMTP settings yet: email.smtp actions wait, dead, for an operator.
+    log::warn(
+        "email.sink is smtp but no SMTP server is configured; email actions will be dead "
+        "letters until one is");
+  }
+  return sinks;
+}
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -62,6 +88,10 @@ struct Daemon::Impl {
   // The receivable engine, fed by the writer: it outlives the writer.
   std::unique_ptr<state::EngineApplier> engine;
   std::unique_ptr<ingest::Writer> writer;
+  // The dispatcher delivers what the writer put in the outbox through the sinks.
+  core::SystemClock clock;
+  std::vector<std::unique_ptr<connectors::Sink>> sinks;
+  std::unique_ptr<outbox::Dispatcher> dispatcher;
   // The Kafka source (kafka.enabled) hands its batches to the writer; /readyz asks it.
   std::unique_ptr<connectors::kafka::WriterDestination> kafka_destination;
   std::unique_ptr<connectors::kafka::KafkaSource> kafka;
@@ -87,6 +117,22 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
                            .batch_delay_max = config.writer.batch_delay_max,
                            .queue_events_max = config.writer.queue_events_max},
       impl->registry, nullptr, impl->engine.get());
+  auto sinks = make_sinks(config);
+  if (!sinks) {
+    impl->writer->stop();
+    return sinks.error();
+  }
+  impl->sinks = std::move(sinks).value();
+  std::map<std::string, connectors::Sink*> sinks_by_name;
+  for (const auto& sink : impl->sinks) sinks_by_name.emplace(sink->name(), sink.get());
+  impl->dispatcher = std::make_unique<outbox::Dispatcher>(
+      *impl->store, impl->clock, std::move(sinks_by_name), outbox::recheck_from_views(*impl->store),
+      outbox::DispatcherOptions{}, &impl->registry);
+  // Rows a previous run left in `sending` go back to pending first (at least once).
+  if (auto started = impl->dispatcher->start(); !started) {
+    impl->writer->stop();
+    return started.error();
+  }
   if (config.kafka.enabled) {
     impl->kafka_destination =
         std::make_unique<connectors::kafka::WriterDestination>(*impl->writer, *impl->store);
@@ -153,10 +199,13 @@ void Daemon::stop() {
   // 3. Commit what is queued (a request cut by the deadline is still committed or refused as a
   // whole; its client just gets no answer and will retry, which dedupe makes harmless).
   impl_->writer->stop();
+  // 4. The dispatcher ends its current send (each sink has its own deadline) and stops.
+  impl_->dispatcher->stop();
   impl_->server->stop();
   impl_->server.reset();
   impl_->kafka.reset();
   impl_->writer.reset();
+  impl_->dispatcher.reset();
   impl_->engine.reset();
   impl_->store.reset();
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(

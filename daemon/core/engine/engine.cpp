@@ -28,11 +28,19 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
-std::string hex_id(std::string_view text) {
-  char buffer[20];
-  std::snprintf(buffer, sizeof buffer, "al_%016llx", static_cast<unsigned long long>(fnv1a(text)));
-  return buffer;
-}
+// The id of an alert: hex_id(kind + sep + entity), without building the text.
+struct AlertId {
+  char text[20];
+  AlertId(AlertKind kind, std::string_view entity, std::string_view entity2 = {}) {
+    std::uint64_t h = fnv1a(alert_kind_name(kind));
+    const char separator[1] = {'\x1f'};
+    h = fnv1a(std::string_view(separator, 1), h);
+    h = fnv1a(entity, h);
+    h = fnv1a(entity2, h);
+    std::snprintf(text, sizeof text, "al_%016llx", static_cast<unsigned long long>(h));
+  }
+  std::string_view view() const { return std::string_view(text, 19); }
+};
 
 std::string money_text(std::int64_t amount, Currency currency) {
   return format_decimal(Money{amount, currency}) + " " + std::string(currency.code());
@@ -148,6 +156,17 @@ bool answers_to(const Receivable& r, std::string_view key) {
 
 std::string normalized_number(std::string_view number) { return normalize_reference(number); }
 
+// normalized_number(number) == key, without allocating.
+bool same_normalized(std::string_view number, std::string_view key) {
+  std::size_t i = 0;
+  for (char c : number) {
+    if (!is_digit(c) && !is_alpha(c)) continue;
+    if (i >= key.size() || key[i] != upper(c)) return false;
+    ++i;
+  }
+  return i == key.size();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bookkeeping.
 
@@ -182,8 +201,16 @@ void Engine::Impl::touch_customer(Step& step, std::uint32_t c) {
   step.customers.push_back(c);
 }
 
-void Engine::Impl::mark_dirty(Step& step, std::uint32_t c) {
+void Engine::Impl::mark_full(Step& step, std::uint32_t c) {
   touch_customer(step, c);
+  if (customer_full.size() <= c) customer_full.resize(customers.size(), 0);
+  if (customer_full[c]) return;
+  customer_full[c] = 1;
+  step.full.push_back(c);
+}
+
+void Engine::Impl::mark_dirty(Step& step, std::uint32_t c) {
+  mark_full(step, c);
   if (customer_dirty.size() <= c) customer_dirty.resize(customers.size(), 0);
   if (customer_dirty[c]) return;
   customer_dirty[c] = 1;
@@ -238,13 +265,21 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
   const std::uint64_t tiebreak = fnv1a(event.source + sep + event.id);
   const std::string number = data.number.value_or("");
 
+  std::uint32_t r_current = no_index;
   auto touch_number_sharing = [&](const Receivable& r) {
     if (r.number.empty()) return;
     std::string key = normalized_number(r.number);
     if (key.empty()) return;
     number_index.for_each(
-        key, [&](std::uint32_t v) { return normalized_number(receivables[v].number) == key; },
-        [&](std::uint32_t v) { touch_customer(step, receivables[v].customer); });
+        key, [&](std::uint32_t v) { return same_normalized(receivables[v].number, key); },
+        [&](std::uint32_t v) {
+          touch_customer(step, receivables[v].customer);
+          // Invoices sharing a number: their conflict alerts span customers.
+          if (v != r_current) {
+            mark_full(step, receivables[v].customer);
+            mark_full(step, r.customer);
+          }
+        });
   };
   auto index_keys = [&](std::uint32_t r, bool insert) {
     const Receivable& rv = receivables[r];
@@ -265,8 +300,11 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
   };
 
   std::uint32_t r = find_invoice(data.invoice_id);
+  r_current = r;
+  bool moved = false;
   if (r == no_index) {
     r = static_cast<std::uint32_t>(receivables.size());
+    r_current = r;
     receivables.emplace_back().invoice_id = data.invoice_id;
     invoice_index.insert(data.invoice_id, r);
   } else {
@@ -275,6 +313,7 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
         std::tie(old.version, old.version_from_update, old.version_time, old.version_tiebreak)) {
       return;  // an older or the same version
     }
+    moved = true;
     touch_number_sharing(old);
     index_keys(r, false);
     history_erase(step, old.customer, {r, true});
@@ -283,6 +322,8 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
         std::find(previous.receivables.begin(), previous.receivables.end(), r));
   }
   const std::uint32_t c = customer_of(data.customer_id);
+  // A new version: what the receivable added to its customer's aggregates is stale.
+  if (moved) mark_full(step, c);
   Receivable& rv = receivables[r];
   rv.number = number;
   rv.customer = c;
@@ -327,7 +368,7 @@ void Engine::Impl::on_customer(Step& step, const Event& event, const CustomerUps
   profile.credit_limit = data.credit_limit;
   profile.time = time;
   profile.tiebreak = tiebreak;
-  touch_customer(step, c);
+  mark_full(step, c);
   step.changed = true;
 }
 
@@ -408,8 +449,10 @@ void Engine::Impl::rehome(Step& step, std::uint32_t rec) {
 
 void Engine::Impl::on_record(Step& step, Record incoming) {
   std::uint32_t rec;
+  bool reused = false;
   if (auto it = identity_index.find(incoming.identity); it != identity_index.end()) {
     rec = it->second;
+    reused = true;
     Record& old = records[rec];
     if (version_of(incoming) <= version_of(old)) return;  // a duplicate or a losing version
     history_erase(step, old.customer, {rec, false});
@@ -424,7 +467,9 @@ void Engine::Impl::on_record(Step& step, Record incoming) {
     identity_index.emplace(records[rec].identity, rec);
   }
   add_dependencies(rec);
-  history_insert(step, compute_home(records[rec]), {rec, false});
+  const std::uint32_t home = compute_home(records[rec]);
+  history_insert(step, home, {rec, false});
+  if (reused) mark_full(step, home);  // its old alerts and holds were another fold's
   step.changed = true;
   if (records[rec].kind == RecordKind::payment) rehome_dependents("p:" + records[rec].key);
 }
@@ -464,9 +509,14 @@ void Engine::Impl::fold_pending(Step& step, std::uint32_t c) {
   Customer& cu = customers[c];
   while (cu.folded < cu.history.size()) {
     HistoryItem item = cu.history[cu.folded++];
+    // Incremental evaluation knows what folding an invoice or a payment / credit note touches
+    // when nothing waits; anything else is evaluated in full.
+    if (!cu.waiting.empty() || !cu.suspense.empty()) mark_full(step, c);
     if (item.invoice) {
       fold_invoice(step, c, item.index);
     } else {
+      if (!is_money(records[item.index].kind)) mark_full(step, c);
+      step.folded_records.push_back(item.index);
       fold_record(step, c, item.index);
     }
   }
@@ -840,7 +890,10 @@ void Engine::Impl::match_unallocated(Step& step, std::uint32_t c, std::uint32_t 
     }
     if (record.kind == RecordKind::payment && last != no_index) {
       tolerance_check(step, rec, last);
-      if (Engine::owes(receivables[last])) push_unique(record.derived.short_on, last);
+      if (Engine::owes(receivables[last])) {
+        push_unique(record.derived.short_on, last);
+        mark_full(step, c);
+      }
     }
     if (remaining > 0) add_hold(c, rec, {HoldReason::overpayment, remaining, last, {}});
     return;
@@ -923,6 +976,7 @@ void Engine::Impl::tolerance_check(Step& step, std::uint32_t rec, std::uint32_t 
 // Money on a receivable counts towards the promise and the plan that cover it.
 void Engine::Impl::after_money(Step& step, std::uint32_t r, Date date, std::int64_t amount) {
   Receivable& rv = receivables[r];
+  if (rv.promise != no_index || rv.plan != no_index) mark_full(step, rv.customer);
   auto all_settled = [&](const Record& record) {
     return std::none_of(record.derived.covered.begin(), record.derived.covered.end(),
                         [&](std::uint32_t s) { return Engine::owes(receivables[s]); });
@@ -1077,21 +1131,26 @@ void Engine::Impl::evaluate_customer(Step& step, std::uint32_t c) {
   cu.settled_count = 0;
   cu.promises_kept = 0;
   cu.promises_broken = 0;
+  bool complex = false;
   for (std::uint32_t r : cu.receivables) {
     Receivable& rv = receivables[r];
     Status before = rv.status;
     evaluate_receivable(r);
     if (rv.status != before) touch_receivable(step, r);
     consider(rv.next_boundary);
-    if (Engine::owes(rv)) add_amount(cu.exposure, rv.currency, rv.open);
-    if (std::optional<int> late = Engine::days_late(rv)) {
-      cu.days_late_sum += *late;
+    set_contribution(r);
+    if (contrib_open[r] != 0) add_amount(cu.exposure, rv.currency, contrib_open[r]);
+    if (contrib_late[r] >= 0) {
+      cu.days_late_sum += contrib_late[r];
       ++cu.settled_count;
     }
   }
   for (HistoryItem item : cu.history) {
     if (item.invoice) continue;
     const Record& record = records[item.index];
+    // Alerts or statuses that depend on other entities' state.
+    complex = complex || !record.derived.short_on.empty() || !record.derived.reopened.empty() ||
+              !record.derived.covered.empty();
     if (is_money(record.kind)) {
       for (const Hold& hold : record.derived.holds) {
         add_amount(cu.unapplied, record.amount.currency, hold.amount);
@@ -1117,6 +1176,104 @@ void Engine::Impl::evaluate_customer(Step& step, std::uint32_t c) {
     boundaries.push({day_number(next), c});
   }
   if (!next.ok()) customer_next[c] = 0;
+  if (customer_complex.size() <= c) customer_complex.resize(customers.size(), 0);
+  customer_complex[c] = complex ? 1 : 0;
+}
+
+// What receivable r adds to its customer's exposure and days late.
+void Engine::Impl::set_contribution(std::uint32_t r) {
+  if (contrib_open.size() <= r) {
+    contrib_open.resize(receivables.size(), 0);
+    contrib_late.resize(receivables.size(), -1);
+  }
+  const Receivable& rv = receivables[r];
+  contrib_open[r] = Engine::owes(rv) ? rv.open : 0;
+  std::optional<int> late = Engine::days_late(rv);
+  contrib_late[r] = late ? static_cast<std::int32_t>(*late) : -1;
+}
+
+// evaluate_customer() for a step that only folded, at the end of c's history, invoices and
+// payments / credit notes touching c's own receivables (no promise, plan, reversal, short
+// payment or waiting record involved, no time boundary crossed): only the touched receivables
+// and the new records can change statuses, aggregates or the next boundary.
+void Engine::Impl::evaluate_incremental(Step& step, std::uint32_t c) {
+  Customer& cu = customers[c];
+  if (contrib_open.size() < receivables.size()) {
+    contrib_open.resize(receivables.size(), 0);
+    contrib_late.resize(receivables.size(), -1);
+  }
+  const std::int32_t current = customer_next[c];
+  std::int32_t next = current;  // 0: none
+  bool rescan = false;
+  auto by_code = [](const CurrencyAmount& a, const CurrencyAmount& b) {
+    return a.currency < b.currency;
+  };
+  auto add_exposure = [&](Currency currency, std::int64_t amount) {
+    auto it = std::lower_bound(cu.exposure.begin(), cu.exposure.end(), CurrencyAmount{currency, 0},
+                               by_code);
+    if (it == cu.exposure.end() || it->currency != currency) {
+      it = cu.exposure.insert(it, CurrencyAmount{currency, 0});
+    }
+    it->amount += amount;
+    // Owed amounts are positive: a currency nothing is owed in has no entry.
+    if (it->amount == 0) cu.exposure.erase(it);
+  };
+  for (std::size_t i = 0; i < step.receivables.size(); ++i) {
+    const std::uint32_t r = step.receivables[i];
+    Receivable& rv = receivables[r];
+    if (rv.customer != c) continue;
+    const Date old_boundary = rv.next_boundary;
+    const std::int64_t old_open = contrib_open[r];
+    const std::int32_t old_late = contrib_late[r];
+    evaluate_receivable(r);  // already touched: a status change needs no more bookkeeping
+    set_contribution(r);
+    if (old_open != contrib_open[r]) {
+      if (old_open != 0) add_exposure(rv.currency, -old_open);
+      if (contrib_open[r] != 0) add_exposure(rv.currency, contrib_open[r]);
+    }
+    if (old_late >= 0) {
+      cu.days_late_sum -= old_late;
+      --cu.settled_count;
+    }
+    if (contrib_late[r] >= 0) {
+      cu.days_late_sum += contrib_late[r];
+      ++cu.settled_count;
+    }
+    if (old_boundary.ok() && day_number(old_boundary) == current &&
+        rv.next_boundary != old_boundary) {
+      rescan = true;  // it set the customer's next boundary, which may now be later
+    }
+    if (rv.next_boundary.ok()) {
+      std::int32_t d = day_number(rv.next_boundary);
+      if (next == 0 || d < next) next = d;
+    }
+  }
+  if (rescan) {
+    // No promise is pending here (that makes the customer complex): receivables alone.
+    next = 0;
+    for (std::uint32_t r : cu.receivables) {
+      const Receivable& rv = receivables[r];
+      if (!rv.next_boundary.ok()) continue;
+      std::int32_t d = day_number(rv.next_boundary);
+      if (next == 0 || d < next) next = d;
+    }
+  }
+  bool added = false;
+  for (std::uint32_t rec : step.folded_records) {
+    const Record& record = records[rec];
+    if (record.customer != c || !is_money(record.kind)) continue;
+    for (const Hold& hold : record.derived.holds) {
+      std::size_t before = cu.unapplied.size();
+      add_amount(cu.unapplied, record.amount.currency, hold.amount);
+      added = added || cu.unapplied.size() != before;
+    }
+  }
+  if (added) std::sort(cu.unapplied.begin(), cu.unapplied.end(), by_code);
+  if (next != 0 && next != customer_next[c]) {
+    customer_next[c] = next;
+    boundaries.push({next, c});
+  }
+  if (next == 0) customer_next[c] = 0;
 }
 
 void Engine::Impl::advance_to(Step& step, Date date) {
@@ -1129,27 +1286,47 @@ void Engine::Impl::advance_to(Step& step, Date date) {
     boundaries.pop();
     if (customer_next[c] == when) {
       customer_next[c] = 0;
-      touch_customer(step, c);
+      mark_full(step, c);
     }
   }
 }
 
 // Every alert the state of customer c makes true, as of today.
+namespace {
+
+Alert& make_alert(std::vector<Alert>& out, const Customer& cu, AlertKind kind, Severity severity,
+                  std::string_view entity, std::string_view entity2 = {}) {
+  Alert& alert = out.emplace_back();
+  alert.id = std::string(AlertId(kind, entity, entity2).view());
+  alert.kind = kind;
+  alert.severity = severity;
+  alert.customer_id = cu.id;
+  return alert;
+}
+
+std::string who_of(const Customer& cu) {
+  return cu.id.empty() ? std::string("an unknown customer") : "customer " + cu.id;
+}
+
+}  // namespace
+
 void Engine::Impl::customer_alerts_of(std::uint32_t c, std::vector<Alert>& out) const {
   const Customer& cu = customers[c];
-  auto make = [&](AlertKind kind, Severity severity, std::string_view entity) -> Alert& {
-    Alert& alert = out.emplace_back();
-    alert.id = hex_id(std::string(alert_kind_name(kind)) + sep + std::string(entity));
-    alert.kind = kind;
-    alert.severity = severity;
-    alert.customer_id = cu.id;
-    return alert;
-  };
-  const std::string who = cu.id.empty() ? std::string("an unknown customer") : "customer " + cu.id;
   for (HistoryItem item : cu.history) {
-    if (item.invoice) continue;
-    const Record& record = records[item.index];
-    if (!record.derived.folded) continue;
+    if (!item.invoice) record_alerts_of(cu, records[item.index], out);
+  }
+  for (std::uint32_t r : cu.receivables) receivable_alerts_of(cu, r, out);
+  credit_alerts_of(cu, out);
+}
+
+// The alerts a record of customer cu makes true.
+void Engine::Impl::record_alerts_of(const Customer& cu, const Record& record,
+                                    std::vector<Alert>& out) const {
+  auto make = [&](AlertKind kind, Severity severity, std::string_view entity) -> Alert& {
+    return make_alert(out, cu, kind, severity, entity);
+  };
+  {
+    if (!record.derived.folded) return;
     const Currency currency = record.amount.currency;
     if (record.kind == RecordKind::payment && !record.derived.reversed) {
       std::int64_t unmatched = 0, ambiguous = 0, mismatch = 0, closed = 0, over = 0;
@@ -1184,6 +1361,7 @@ void Engine::Impl::customer_alerts_of(std::uint32_t c, std::vector<Alert>& out) 
             break;
         }
       }
+      const std::string who = unmatched > 0 || over > 0 ? who_of(cu) : std::string();
       if (unmatched > 0) {
         Alert& a = make(AlertKind::payment_unmatched, Severity::warning, record.identity);
         a.payment_id = record.key;
@@ -1288,24 +1466,29 @@ void Engine::Impl::customer_alerts_of(std::uint32_t c, std::vector<Alert>& out) 
       a.message = "an instalment of payment plan " + record.key + " is late";
     }
   }
-  for (std::uint32_t r : cu.receivables) {
+}
+
+// The alerts a receivable of customer cu makes true (a conflict of numbers is reported by the
+// smaller invoice id of the pair).
+void Engine::Impl::receivable_alerts_of(const Customer& cu, std::uint32_t r,
+                                        std::vector<Alert>& out) const {
+  {
     const Receivable& rv = receivables[r];
-    if (!rv.folded) continue;
+    if (!rv.folded) return;
     if (rv.open < 0 && !rv.cancelled) {
-      Alert& a = make(AlertKind::payment_over, Severity::info,
-                      "invoice" + std::string(1, sep) + rv.invoice_id);
+      Alert& a = make_alert(out, cu, AlertKind::payment_over, Severity::info,
+                            std::string_view("invoice\x1f", 8), rv.invoice_id);
       a.invoice_ids = {rv.invoice_id};
       a.amount = Money{-rv.open, rv.currency};
       a.message =
           "invoice " + rv.invoice_id + " is overpaid by " + money_text(-rv.open, rv.currency);
     }
-    if (rv.number.empty() || rv.cancelled) continue;
+    if (rv.number.empty() || rv.cancelled) return;
     std::string key = normalized_number(rv.number);
-    if (key.empty()) continue;
+    if (key.empty()) return;
     std::vector<std::uint32_t> others;
     number_index.for_each(
-        key,
-        [&](std::uint32_t v) { return v != r && normalized_number(receivables[v].number) == key; },
+        key, [&](std::uint32_t v) { return v != r && same_normalized(receivables[v].number, key); },
         [&](std::uint32_t v) { others.push_back(v); });
     std::sort(others.begin(), others.end(), [&](std::uint32_t a, std::uint32_t b) {
       return receivables[a].invoice_id < receivables[b].invoice_id;
@@ -1318,24 +1501,58 @@ void Engine::Impl::customer_alerts_of(std::uint32_t c, std::vector<Alert>& out) 
           other.customer == rv.customer) {
         continue;
       }
-      Alert& a = make(AlertKind::invoice_duplicate_number_conflict, Severity::critical,
-                      rv.invoice_id + sep + other.invoice_id);
+      Alert& a = make_alert(out, cu, AlertKind::invoice_duplicate_number_conflict,
+                            Severity::critical, rv.invoice_id + sep + other.invoice_id);
       a.invoice_ids = {rv.invoice_id, other.invoice_id};
       a.message = "invoices " + rv.invoice_id + " and " + other.invoice_id +
                   " carry the same number " + rv.number + " with a different " +
                   (other.customer != rv.customer ? "customer" : "amount");
     }
   }
+}
+
+void Engine::Impl::credit_alerts_of(const Customer& cu, std::vector<Alert>& out) const {
   if (cu.profile.credit_limit) {
     const Money limit = *cu.profile.credit_limit;
     for (const CurrencyAmount& exposure : cu.exposure) {
       if (exposure.currency != limit.currency || exposure.amount <= limit.minor_units) continue;
-      Alert& a = make(AlertKind::credit_limit_exceeded, Severity::warning, cu.id);
+      Alert& a = make_alert(out, cu, AlertKind::credit_limit_exceeded, Severity::warning, cu.id);
       a.amount = Money{exposure.amount, exposure.currency};
-      a.message = who + " owes " + money_text(exposure.amount, exposure.currency) +
+      a.message = who_of(cu) + " owes " + money_text(exposure.amount, exposure.currency) +
                   ", above the credit limit of " + money_text(limit.minor_units, limit.currency);
     }
   }
+}
+
+// The alerts of customer c that an incremental step can change: those of the receivables it
+// touched, of the records it folded (new: they had none) and the credit limit's.
+void Engine::Impl::incremental_alerts(const Step& step, std::uint32_t c, std::vector<Alert>& fresh,
+                                      std::vector<std::string>& old_ids) {
+  const Customer& cu = customers[c];
+  std::vector<std::string>& owned = customer_alerts[c];
+  auto retire = [&](const AlertId& id) {
+    if (owned.empty()) return;
+    auto it = std::find(owned.begin(), owned.end(), id.view());
+    if (it == owned.end()) return;
+    old_ids.push_back(std::move(*it));
+    owned.erase(it);
+  };
+  const std::size_t first = fresh.size();
+  for (std::uint32_t r : step.receivables) {
+    const Receivable& rv = receivables[r];
+    if (rv.customer != c) continue;
+    retire(AlertId(AlertKind::payment_over, std::string_view("invoice\x1f", 8), rv.invoice_id));
+    receivable_alerts_of(cu, r, fresh);
+  }
+  for (std::uint32_t rec : step.folded_records) {
+    const Record& record = records[rec];
+    if (record.customer == c) record_alerts_of(cu, record, fresh);
+  }
+  if (cu.profile.credit_limit) {
+    retire(AlertId(AlertKind::credit_limit_exceeded, cu.id));
+    credit_alerts_of(cu, fresh);
+  }
+  for (std::size_t i = first; i < fresh.size(); ++i) owned.push_back(fresh[i].id);
 }
 
 Changes Engine::Impl::finish(Step& step) {
@@ -1349,22 +1566,30 @@ Changes Engine::Impl::finish(Step& step) {
     }
   }
   // A conflict of invoice numbers is reported by one of the customers concerned: both see
-  // a change of the other (cancelled, amount).
+  // a change of the other (cancelled, amount). Both are evaluated in full.
   for (std::size_t i = 0; i < step.receivables.size(); ++i) {
-    const Receivable& rv = receivables[step.receivables[i]];
+    const std::uint32_t r = step.receivables[i];
+    const Receivable& rv = receivables[r];
     if (rv.number.empty()) continue;
     std::string key = normalized_number(rv.number);
     if (key.empty()) continue;
     number_index.for_each(
-        key,
+        key, [&](std::uint32_t v) { return v != r && same_normalized(receivables[v].number, key); },
         [&](std::uint32_t v) {
-          return v != step.receivables[i] && normalized_number(receivables[v].number) == key;
-        },
-        [&](std::uint32_t v) { touch_customer(step, receivables[v].customer); });
+          mark_full(step, receivables[v].customer);
+          mark_full(step, receivables[r].customer);
+        });
   }
   for (std::size_t i = 0; i < step.customers.size(); ++i) {
-    fold_pending(step, step.customers[i]);
-    evaluate_customer(step, step.customers[i]);
+    const std::uint32_t c = step.customers[i];
+    fold_pending(step, c);
+    const bool full = (customer_full.size() > c && customer_full[c]) ||
+                      (customer_complex.size() > c && customer_complex[c]);
+    if (full) {
+      evaluate_customer(step, c);
+    } else {
+      evaluate_incremental(step, c);
+    }
   }
 
   Changes changes;
@@ -1372,6 +1597,12 @@ Changes Engine::Impl::finish(Step& step) {
   std::vector<std::string> old_ids;
   std::vector<Alert> fresh;
   for (std::uint32_t c : step.customers) {
+    const bool full = (customer_full.size() > c && customer_full[c]) ||
+                      (customer_complex.size() > c && customer_complex[c]);
+    if (!full) {
+      incremental_alerts(step, c, fresh, old_ids);
+      continue;
+    }
     std::size_t first = fresh.size();
     customer_alerts_of(c, fresh);
     for (std::string& id : customer_alerts[c]) old_ids.push_back(std::move(id));
@@ -1406,6 +1637,7 @@ Changes Engine::Impl::finish(Step& step) {
     customer_touched[c] = 0;
   }
   for (std::uint32_t c : step.dirty) customer_dirty[c] = 0;
+  for (std::uint32_t c : step.full) customer_full[c] = 0;
   std::sort(changes.receivables.begin(), changes.receivables.end());
   std::sort(changes.customers.begin(), changes.customers.end());
   return changes;

@@ -19,7 +19,19 @@ struct Step {
   std::vector<std::uint32_t> receivables;
   std::vector<std::uint32_t> customers;
   std::vector<std::uint32_t> dirty;  // customers to re-fold from scratch
+  // Customers whose aggregates and alerts are recomputed from scratch; the others (events that
+  // sorted last and touched nothing beyond their own receivables) are updated incrementally.
+  std::vector<std::uint32_t> full;
+  std::vector<std::uint32_t> folded_records;  // records folded by fold_pending in this step
   bool changed = false;
+  void clear() {
+    receivables.clear();
+    customers.clear();
+    dirty.clear();
+    full.clear();
+    folded_records.clear();
+    changed = false;
+  }
 };
 
 struct Engine::Impl {
@@ -53,6 +65,16 @@ struct Engine::Impl {
   std::vector<std::uint8_t> receivable_touched;
   std::vector<std::uint8_t> customer_touched;
   std::vector<std::uint8_t> customer_dirty;
+  std::vector<std::uint8_t> customer_full;
+
+  // Incremental evaluation. What each receivable last added to its customer's aggregates
+  // (exposure, days late), and customers whose state makes alerts or statuses depend on several
+  // entities (short payments, reversals, promises, plans): those are always evaluated in full.
+  std::vector<std::int64_t> contrib_open;  // 0: owes nothing
+  std::vector<std::int32_t> contrib_late;  // -1: not settled by payments
+  std::vector<std::uint8_t> customer_complex;
+  Step scratch;  // reused by apply() / advance(): no allocation per event once warm
+  std::vector<std::uint32_t> scratch_ids;
 
   // engine.cpp
   std::uint32_t customer_of(std::string_view id);
@@ -60,6 +82,7 @@ struct Engine::Impl {
   void touch_receivable(Step& step, std::uint32_t r);
   void touch_customer(Step& step, std::uint32_t c);
   void mark_dirty(Step& step, std::uint32_t c);
+  void mark_full(Step& step, std::uint32_t c);
   bool item_less(HistoryItem a, HistoryItem b) const;
   void history_insert(Step& step, std::uint32_t c, HistoryItem item);
   void history_erase(Step& step, std::uint32_t c, HistoryItem item);
@@ -98,7 +121,14 @@ struct Engine::Impl {
   void advance_to(Step& step, Date date);
   void evaluate_receivable(std::uint32_t r);
   void evaluate_customer(Step& step, std::uint32_t c);
+  void evaluate_incremental(Step& step, std::uint32_t c);
+  void set_contribution(std::uint32_t r);
   void customer_alerts_of(std::uint32_t c, std::vector<Alert>& out) const;
+  void record_alerts_of(const Customer& cu, const Record& record, std::vector<Alert>& out) const;
+  void receivable_alerts_of(const Customer& cu, std::uint32_t r, std::vector<Alert>& out) const;
+  void credit_alerts_of(const Customer& cu, std::vector<Alert>& out) const;
+  void incremental_alerts(const Step& step, std::uint32_t c, std::vector<Alert>& fresh,
+                          std::vector<std::string>& old_ids);
   Changes finish(Step& step);
   bool promise_expired(const Record& p) const;
   bool instalment_late(const Record& plan, Date today) const;
@@ -107,6 +137,7 @@ struct Engine::Impl {
 // Helpers shared by engine.cpp and serialize.cpp.
 bool answers_to(const Receivable& r, std::string_view key);
 std::string normalized_number(std::string_view number);
+bool same_normalized(std::string_view number, std::string_view key);  // no allocation
 void reset_receivable(Receivable& receivable);  // forget what the fold derived
 
 }  // namespace relance::core::engine

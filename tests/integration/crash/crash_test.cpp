@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +79,8 @@ class DaemonProcess {
     pid_ = ::fork();
     if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);
     if (pid_ == 0) {
+      // A test that aborts (an assertion, a sanitizer) must not leave a daemon behind.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       ::dup2(log_fd, STDOUT_FILENO);
       ::dup2(log_fd, STDERR_FILENO);
       const std::string config = config_.string();

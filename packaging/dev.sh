@@ -13,7 +13,7 @@ bash packaging/install-deps.sh
 case "${1:-}" in
   run)
     cmake --preset release >/dev/null
-    cmake --build --preset release -j "$jobs"
+    cmake --build --preset release -j "$jobs" --target relanced  # the daemon only: tests build with `test`
     mkdir -p var/mail
     exec build/release/daemon/relanced --config config/relance.yaml
     ;;

@@ -57,10 +57,14 @@ Options parse(int argc, char** argv) {
     char* end = nullptr;
     unsigned long long n = std::strtoull(argv[++i], &end, 10);
     if (*end != '\0' || n == 0) usage(64);
-    if (arg == "--events") o.events = n;
-    else if (arg == "--customers") o.customers = n;
-    else if (arg == "--receivables") o.receivables = n;
-    else usage(64);
+    if (arg == "--events")
+      o.events = n;
+    else if (arg == "--customers")
+      o.customers = n;
+    else if (arg == "--receivables")
+      o.receivables = n;
+    else
+      usage(64);
   }
   return o;
 }
@@ -202,14 +206,14 @@ int main(int argc, char** argv) {
       for (std::size_t r = 0; r < engine.receivable_count(); ++r) {
         open += Engine::owes(engine.receivable(static_cast<std::uint32_t>(r)));
       }
-      std::printf("memory: %zu open receivables of %zu customers: %.1f MiB resident beyond the "
-                  "baseline of %.1f MiB, %.0f bytes per open receivable (sizeof(Receivable) %zu, "
-                  "indexes %.1f MiB)\n",
-                  open, engine.customer_count(),
-                  static_cast<double>(loaded - baseline) / (1 << 20),
-                  static_cast<double>(baseline) / (1 << 20),
-                  static_cast<double>(loaded - baseline) / static_cast<double>(open),
-                  sizeof(Receivable), static_cast<double>(engine.index_bytes()) / (1 << 20));
+      std::printf(
+          "memory: %zu open receivables of %zu customers: %.1f MiB resident beyond the "
+          "baseline of %.1f MiB, %.0f bytes per open receivable (sizeof(Receivable) %zu, "
+          "indexes %.1f MiB)\n",
+          open, engine.customer_count(), static_cast<double>(loaded - baseline) / (1 << 20),
+          static_cast<double>(baseline) / (1 << 20),
+          static_cast<double>(loaded - baseline) / static_cast<double>(open), sizeof(Receivable),
+          static_cast<double>(engine.index_bytes()) / (1 << 20));
     }
   }
   // 2. Throughput. Events are generated first so that only apply() is timed.
@@ -245,13 +249,13 @@ int main(int argc, char** argv) {
     for (std::size_t r = 0; r < engine.receivable_count(); ++r) {
       paid += engine.receivable(static_cast<std::uint32_t>(r)).status == Status::paid;
     }
-    std::printf("throughput: %zu events (%zu invoices, %zu payments, %zu credit notes), "
-                "%zu customers: %.2f s wall, %.2f s CPU; %.0f events/s of CPU time (%.0f wall); "
-                "%zu receivables paid, %zu alerts raised, %zu open\n",
-                events.size(), invoices, payments, events.size() - invoices - payments,
-                o.customers, seconds, cpu, static_cast<double>(events.size()) / cpu,
-                static_cast<double>(events.size()) / seconds, paid, raised,
-                engine.alerts().size());
+    std::printf(
+        "throughput: %zu events (%zu invoices, %zu payments, %zu credit notes), "
+        "%zu customers: %.2f s wall, %.2f s CPU; %.0f events/s of CPU time (%.0f wall); "
+        "%zu receivables paid, %zu alerts raised, %zu open\n",
+        events.size(), invoices, payments, events.size() - invoices - payments, o.customers,
+        seconds, cpu, static_cast<double>(events.size()) / cpu,
+        static_cast<double>(events.size()) / seconds, paid, raised, engine.alerts().size());
   }
 
   return 0;

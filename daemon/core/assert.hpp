@@ -11,7 +11,7 @@ namespace relance::detail {
 }
 }  // namespace relance::detail
 
-#define RELANCE_ASSERT(condition)                                                 \
-  do {                                                                            \
+#define RELANCE_ASSERT(condition)                                                          \
+  do {                                                                                     \
     if (!(condition)) ::relance::detail::assertion_failed(#condition, __FILE__, __LINE__); \
   } while (false)

@@ -94,10 +94,10 @@ TEST_F(CrmRestSinkTest, generic_sink_maps_each_answer_and_sends_key_and_auth_eve
       answer(404, "no such route"),
   });
   RestSinkOptions options;
-  options.task_request = RequestTemplate{
-      "POST", base() + "/api/accounts/{{crm_id}}/tasks",
-      R"({"title": "{{subject}}", "notes": "{{body}}", "due": "{{due_date}}",)"
-      R"( "invoices": "{{invoice_ids}}", "customer": "{{customer_name}}"})"};
+  options.task_request =
+      RequestTemplate{"POST", base() + "/api/accounts/{{crm_id}}/tasks",
+                      R"({"title": "{{subject}}", "notes": "{{body}}", "due": "{{due_date}}",)"
+                      R"( "invoices": "{{invoice_ids}}", "customer": "{{customer_name}}"})"};
   options.auth = HttpAuth::basic;
   options.username = "relance";
   options.password = "p@ss";
@@ -121,7 +121,7 @@ TEST_F(CrmRestSinkTest, generic_sink_maps_each_answer_and_sends_key_and_auth_eve
   const SinkAnswer maintenance = sink->deliver(delivery);
   EXPECT_EQ(maintenance.outcome, SinkAnswer::Outcome::retry);
   EXPECT_EQ(maintenance.retry_after, seconds(30));  // HTTP-date, 30 s after the clock
-  EXPECT_EQ(sink->deliver(delivery).outcome, SinkAnswer::Outcome::retry);  // 408
+  EXPECT_EQ(sink->deliver(delivery).outcome, SinkAnswer::Outcome::retry);     // 408
   EXPECT_EQ(sink->deliver(delivery).outcome, SinkAnswer::Outcome::rejected);  // 404
 
   const std::vector<json::object> seen = requests();

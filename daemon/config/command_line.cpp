@@ -18,6 +18,7 @@ using Arguments = std::span<const std::string>;
 
 int run_daemon(Arguments args, const Io& io);
 int check_config(Arguments args, const Io& io);
+int simulate(Arguments args, const Io& io);
 int config_keys(Arguments args, const Io& io);
 int help(Arguments args, const Io& io);
 int print_version(Arguments args, const Io& io);
@@ -36,6 +37,8 @@ constexpr std::array commands{
             run_daemon},
     Command{"check-config", "", "FILE", 1, "check FILE; print each problem on stderr",
             check_config},
+    Command{"simulate", "", "--config FILE --events FILE.jsonl --from DATE --to DATE", 8,
+            "replay events under the policies; print each action as a JSON line", simulate},
     Command{"config-keys", "", "", 0, "list every key of a FILE with type, default and meaning",
             config_keys},
     Command{"--help", "-h", "", 0, "show this help", help},
@@ -86,6 +89,14 @@ int check_config(Arguments args, const Io& io) {
   if (!report(loaded, io)) return exit_config;
   io.out << args[0] << ": ok\n";
   return exit_ok;
+}
+
+int simulate(Arguments args, const Io& io) {
+  if (!io.simulate) {
+    io.err << "relanced: simulate is not available in this program\n";
+    return exit_usage;
+  }
+  return io.simulate(args, io);
 }
 
 int config_keys(Arguments, const Io& io) {

@@ -23,6 +23,9 @@ struct Io {
   std::function<int(const config::Config&)> run_daemon;
   // Where `${VAR}` values come from.
   config::Environment env = config::process_environment;
+  // `relanced simulate ARGS` (relance::run_simulate, which needs the engine and the scheduler,
+  // not linked here): the words after "simulate"; returns the exit code.
+  std::function<int(std::span<const std::string> args, const Io& io)> simulate = {};
 };
 
 // Runs the command named by `args` (argv without the program name); returns the exit code.

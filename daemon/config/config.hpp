@@ -51,7 +51,7 @@ enum class EmailSinkKind { file, smtp };
 enum class SmtpTls { none, starttls_opportunistic, starttls_required, implicit };
 
 struct SmtpConfig {
-  std::string host = "127.0.0.1";
+  std::string host;  // empty: not set; needed when email.sink is smtp
   std::uint16_t port = 587;
   SmtpTls tls = SmtpTls::starttls_required;
   std::string username;  // empty: no AUTH

@@ -320,22 +320,28 @@ Field<T> path(std::string path, Get get, std::string description) {
   return field;
 }
 
+// `empty` allowed: "" means "not set" (a rule between keys says when one is needed).
 template <class T, class Get>
-Field<T> host(std::string path, Get get, std::string description) {
+Field<T> host(std::string path, Get get, std::string description, Empty empty = Empty::rejected) {
   static_assert(std::is_same_v<detail::MemberOf<Get, T>, std::string>);
-  return Field<T>{std::move(path),
-                  "IP address or host name",
-                  detail::default_text_of<T>(get, &detail::show_string),
-                  std::move(description),
-                  Presence::optional,
-                  [get](const YAML::Node& value, int line, const std::string& key, T& target,
-                        Context& context) {
-                    const auto text = scalar_text(value, line, key, context);
-                    if (!text) return;
-                    Result<std::string> parsed = parse_host(*text);
-                    if (!parsed) return context.problem(line, key, parsed.error().message);
-                    get(target) = std::move(*parsed);
-                  }};
+  return Field<T>{
+      std::move(path),
+      empty == Empty::allowed ? "IP address or host name, or \"\"" : "IP address or host name",
+      detail::default_text_of<T>(get, &detail::show_string),
+      std::move(description),
+      Presence::optional,
+      [get, empty](const YAML::Node& value, int line, const std::string& key, T& target,
+                   Context& context) {
+        const auto text = scalar_text(value, line, key, context);
+        if (!text) return;
+        if (empty == Empty::allowed && text->empty()) {
+          get(target).clear();
+          return;
+        }
+        Result<std::string> parsed = parse_host(*text);
+        if (!parsed) return context.problem(line, key, parsed.error().message);
+        get(target) = std::move(*parsed);
+      }};
 }
 
 template <class T, class Get>

@@ -100,6 +100,7 @@ TEST(config, every_key_is_read_into_config) {
       "email:\n"
       "  sink: smtp\n"
       "  file: {directory: /srv/mail}\n"
+      "  smtp: {host: mail.exemple.fr}\n"
       "log: {level: debug}\n"
       "shutdown_timeout: 1m30s\n",
       "t.yaml", fake_environment({}));

@@ -1116,6 +1116,7 @@ void Engine::Impl::evaluate_receivable(std::uint32_t r) {
       }
     }
   }
+  if (next.ok() && next != rv.next_boundary) receivable_boundaries.push({day_number(next), r});
   rv.next_boundary = next;
 }
 
@@ -1137,7 +1138,6 @@ void Engine::Impl::evaluate_customer(Step& step, std::uint32_t c) {
     Status before = rv.status;
     evaluate_receivable(r);
     if (rv.status != before) touch_receivable(step, r);
-    consider(rv.next_boundary);
     set_contribution(r);
     if (contrib_open[r] != 0) add_amount(cu.exposure, rv.currency, contrib_open[r]);
     if (contrib_late[r] >= 0) {
@@ -1202,9 +1202,6 @@ void Engine::Impl::evaluate_incremental(Step& step, std::uint32_t c) {
     contrib_open.resize(receivables.size(), 0);
     contrib_late.resize(receivables.size(), -1);
   }
-  const std::int32_t current = customer_next[c];
-  std::int32_t next = current;  // 0: none
-  bool rescan = false;
   auto by_code = [](const CurrencyAmount& a, const CurrencyAmount& b) {
     return a.currency < b.currency;
   };
@@ -1222,7 +1219,6 @@ void Engine::Impl::evaluate_incremental(Step& step, std::uint32_t c) {
     const std::uint32_t r = step.receivables[i];
     Receivable& rv = receivables[r];
     if (rv.customer != c) continue;
-    const Date old_boundary = rv.next_boundary;
     const std::int64_t old_open = contrib_open[r];
     const std::int32_t old_late = contrib_late[r];
     evaluate_receivable(r);  // already touched: a status change needs no more bookkeeping
@@ -1239,24 +1235,6 @@ void Engine::Impl::evaluate_incremental(Step& step, std::uint32_t c) {
       cu.days_late_sum += contrib_late[r];
       ++cu.settled_count;
     }
-    if (old_boundary.ok() && day_number(old_boundary) == current &&
-        rv.next_boundary != old_boundary) {
-      rescan = true;  // it set the customer's next boundary, which may now be later
-    }
-    if (rv.next_boundary.ok()) {
-      std::int32_t d = day_number(rv.next_boundary);
-      if (next == 0 || d < next) next = d;
-    }
-  }
-  if (rescan) {
-    // No promise is pending here (that makes the customer complex): receivables alone.
-    next = 0;
-    for (std::uint32_t r : cu.receivables) {
-      const Receivable& rv = receivables[r];
-      if (!rv.next_boundary.ok()) continue;
-      std::int32_t d = day_number(rv.next_boundary);
-      if (next == 0 || d < next) next = d;
-    }
   }
   bool added = false;
   for (std::uint32_t rec : step.folded_records) {
@@ -1269,11 +1247,8 @@ void Engine::Impl::evaluate_incremental(Step& step, std::uint32_t c) {
     }
   }
   if (added) std::sort(cu.unapplied.begin(), cu.unapplied.end(), by_code);
-  if (next != 0 && next != customer_next[c]) {
-    customer_next[c] = next;
-    boundaries.push({next, c});
-  }
-  if (next == 0) customer_next[c] = 0;
+  // Time boundaries: the receivables' own (evaluate_receivable); a customer with a pending
+  // promise is complex, evaluated in full, so customer_next is not this path's.
 }
 
 void Engine::Impl::advance_to(Step& step, Date date) {
@@ -1281,6 +1256,28 @@ void Engine::Impl::advance_to(Step& step, Date date) {
   today = date;
   has_today = true;
   const std::int32_t day = day_number(date);
+  if (customer_complex.size() < customers.size()) customer_complex.resize(customers.size(), 0);
+  // A receivable whose day came: its status as of the new date. Its customer's aggregates do not
+  // depend on the date (exposure and days late come from the balance), nor do the alerts of a
+  // customer that is not complex (no promise, plan, reversal or short payment): re-evaluating
+  // that receivable is enough. The customer is still reported (its view has an as-of date:
+  // oldest overdue, aging). A complex customer is evaluated in full.
+  while (!receivable_boundaries.empty() && receivable_boundaries.top().first <= day) {
+    auto [when, r] = receivable_boundaries.top();
+    receivable_boundaries.pop();
+    Receivable& rv = receivables[r];
+    if (!rv.next_boundary.ok() || day_number(rv.next_boundary) != when) continue;  // stale
+    const std::uint32_t c = rv.customer;
+    if (customer_complex[c]) {
+      mark_full(step, c);
+      continue;
+    }
+    const Status before = rv.status;
+    evaluate_receivable(r);
+    // Touched in finish(), after the check of shared numbers: a status is not part of them.
+    if (rv.status != before) step.timed.push_back(r);
+    touch_customer(step, c);
+  }
   while (!boundaries.empty() && boundaries.top().first <= day) {
     auto [when, c] = boundaries.top();
     boundaries.pop();
@@ -1628,6 +1625,9 @@ Changes Engine::Impl::finish(Step& step) {
     alerts.insert_or_assign(alert.id, std::move(alert));
   }
 
+  // Receivables whose status only the date changed (advance_to re-evaluated them) are reported,
+  // nothing more: neither their alerts nor their share of the customer's aggregates depend on it.
+  for (std::uint32_t r : step.timed) touch_receivable(step, r);
   for (std::uint32_t r : step.receivables) {
     changes.receivables.push_back(receivables[r].invoice_id);
     receivable_touched[r] = 0;

@@ -23,6 +23,7 @@ struct Step {
   // sorted last and touched nothing beyond their own receivables) are updated incrementally.
   std::vector<std::uint32_t> full;
   std::vector<std::uint32_t> folded_records;  // records folded by fold_pending in this step
+  std::vector<std::uint32_t> timed;           // receivables whose status the new date alone changed
   bool changed = false;
   void clear() {
     receivables.clear();
@@ -30,6 +31,7 @@ struct Step {
     dirty.clear();
     full.clear();
     folded_records.clear();
+    timed.clear();
     changed = false;
   }
 };
@@ -54,8 +56,13 @@ struct Engine::Impl {
   std::unordered_multimap<std::string, std::uint32_t> dependents;
   std::map<std::string, Alert, std::less<>> alerts;       // active, by id
   std::vector<std::vector<std::string>> customer_alerts;  // ids each customer's state raised
-  // Next date at which time alone changes a receivable (lazy: stale entries are skipped).
+  // Time boundaries, min-heaps of (day, index); lazy: an entry whose day is no longer the
+  // receivable's next_boundary (or the customer's customer_next) is skipped when popped.
+  // Receivables: the day time alone changes its status, so that a new day touches only the
+  // receivables whose day came. Customers: days that matter beyond their receivables' (a
+  // promise whose invoices are all closed still breaks), for customers evaluated in full.
   using Due = std::pair<std::int32_t, std::uint32_t>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> receivable_boundaries;
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> boundaries;
 
   std::vector<std::int32_t> customer_next;  // the day pushed for each customer (0: none)

@@ -14,13 +14,15 @@ Result<std::unique_ptr<Sink>> make_with(const SinkOptions& options) {
   return factory(*typed);
 }
 
-constexpr std::array<SinkRegistration, 3> registrations = {{
+constexpr std::array<SinkRegistration, 4> registrations = {{
     {"email.file", "writes each email as an .eml file into a folder (the default)",
      &make_with<FileSinkOptions, &make_file_sink>},
     {"email.smtp", "sends each email to an SMTP relay (STARTTLS, AUTH)",
      &make_with<SmtpSinkOptions, &make_smtp_sink>},
     {"crm.rest", "creates CRM tasks and notes over a JSON HTTP API (generic, hubspot, pipedrive)",
      &make_with<RestSinkOptions, &make_rest_sink>},
+    {"kafka", "publishes each action to a Kafka topic keyed by customer (idempotent producer)",
+     &make_with<KafkaSinkOptions, &make_kafka_sink>},
 }};
 
 }  // namespace

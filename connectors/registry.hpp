@@ -10,15 +10,17 @@
 #include "connectors/crm/rest/rest_sink.hpp"
 #include "connectors/email/file/file_sink.hpp"
 #include "connectors/email/smtp/smtp_sink.hpp"
+#include "connectors/kafka/sink.hpp"
 #include "connectors/sink.hpp"
 #include "core/result.hpp"
 
 namespace relance::connectors {
 
-using SinkOptions = std::variant<FileSinkOptions, SmtpSinkOptions, RestSinkOptions>;
+using SinkOptions =
+    std::variant<FileSinkOptions, SmtpSinkOptions, RestSinkOptions, KafkaSinkOptions>;
 
 struct SinkRegistration {
-  std::string_view name;         // "email.file", "email.smtp", "crm.rest"
+  std::string_view name;         // "email.file", "email.smtp", "crm.rest", "kafka"
   std::string_view description;  // one line, for `relanced` help and errors
   Result<std::unique_ptr<Sink>> (*make)(const SinkOptions& options);
 };

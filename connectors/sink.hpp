@@ -42,6 +42,9 @@ struct Delivery {
   // key, so a receiver can refuse a second copy. Also the seed of an email's Message-ID.
   std::string idempotency_key;
   std::variant<EmailMessage, CrmActivity> content;
+  // Whose action this is: the Kafka sink's message key (one partition, in order, per customer).
+  // Last and defaulted, so that Delivery{key, content} still reads as before.
+  std::string customer_id = {};
 };
 
 struct SinkAnswer {

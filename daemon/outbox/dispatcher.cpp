@@ -93,6 +93,7 @@ void Dispatcher::handle(const OutboxRow& row) {
     return;
   }
   delivery->idempotency_key = row.idempotency_key;  // the key the outbox keeps unique
+  if (delivery->customer_id.empty()) delivery->customer_id = row.customer_id;  // Kafka's key
 
   const connectors::SinkAnswer answer = found->second->deliver(*delivery);
   const core::Timestamp after = clock_.now();

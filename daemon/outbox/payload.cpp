@@ -114,6 +114,7 @@ Result<CrmActivity> read_crm(const Reader& in) {
 std::string delivery_to_json(const Delivery& delivery) {
   json::object out;
   out["idempotency_key"] = delivery.idempotency_key;
+  if (!delivery.customer_id.empty()) out["customer_id"] = delivery.customer_id;
   std::visit(
       [&](const auto& content) {
         using T = std::decay_t<decltype(content)>;
@@ -160,6 +161,11 @@ Result<Delivery> delivery_from_json(std::string_view text) {
     return key.error();
   } else {
     delivery.idempotency_key = std::move(*key);
+  }
+  if (auto customer = top.string("customer_id", false); !customer) {
+    return customer.error();
+  } else {
+    delivery.customer_id = std::move(*customer);
   }
   const json::value* email = object.if_contains("email");
   const json::value* crm = object.if_contains("crm");

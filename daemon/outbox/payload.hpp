@@ -3,6 +3,7 @@
 // the dispatcher, so that what is sent is exactly what was decided (a later template or policy
 // change does not alter an action already queued).
 //
+// "customer_id" (optional) sits next to "idempotency_key" in both forms.
 // {"idempotency_key": "...", "email": {"from", "reply_to", "to": [..], "cc": [..], "subject",
 //  "text", "html", "date": RFC 3339}}
 // {"idempotency_key": "...", "crm": {"kind": "task"|"note", "customer_id", "customer_name",

@@ -11,7 +11,7 @@ TEST(Registry, lists_each_sink_once_by_name) {
     names.emplace_back(registration.name);
     EXPECT_FALSE(registration.description.empty());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"email.file", "email.smtp", "crm.rest"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"email.file", "email.smtp", "crm.rest", "kafka"}));
 }
 
 TEST(Registry, builds_a_sink_from_its_options) {
@@ -39,7 +39,7 @@ TEST(Registry, unknown_name_says_which_sinks_exist) {
   Result<std::unique_ptr<Sink>> sink = make_sink("email.fax", FileSinkOptions{});
   ASSERT_FALSE(sink.ok());
   EXPECT_EQ(sink.error().field, "sink");
-  EXPECT_NE(sink.error().message.find("email.file, email.smtp, crm.rest"), std::string::npos);
+  EXPECT_NE(sink.error().message.find("email.file, email.smtp, crm.rest, kafka"), std::string::npos);
 }
 
 TEST(Registry, smtp_password_over_an_unencrypted_connection_is_refused) {

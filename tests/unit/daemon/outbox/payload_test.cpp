@@ -21,10 +21,11 @@ TEST(OutboxPayload, email_round_trips_with_every_field) {
   email.text = "Bonjour,\nvotre facture \"F-1\" est échue.";
   email.html = "<p>Bonjour</p>";
   email.date = core::Timestamp(std::chrono::seconds(1'767'225'600) + std::chrono::microseconds(5));
-  const Delivery delivery{"C-1/step-2/2026-01-01", email};
+  const Delivery delivery{"C-1/step-2/2026-01-01", email, "C-1"};
   auto back = delivery_from_json(delivery_to_json(delivery));
   ASSERT_TRUE(back) << back.error().to_string();
   EXPECT_EQ(back->idempotency_key, delivery.idempotency_key);
+  EXPECT_EQ(back->customer_id, "C-1");
   const auto& got = std::get<EmailMessage>(back->content);
   EXPECT_EQ(got.from, email.from);
   EXPECT_EQ(got.reply_to, email.reply_to);

@@ -39,7 +39,8 @@ TEST(Registry, unknown_name_says_which_sinks_exist) {
   Result<std::unique_ptr<Sink>> sink = make_sink("email.fax", FileSinkOptions{});
   ASSERT_FALSE(sink.ok());
   EXPECT_EQ(sink.error().field, "sink");
-  EXPECT_NE(sink.error().message.find("email.file, email.smtp, crm.rest, kafka"), std::string::npos);
+  EXPECT_NE(sink.error().message.find("email.file, email.smtp, crm.rest, kafka"),
+            std::string::npos);
 }
 
 TEST(Registry, smtp_password_over_an_unencrypted_connection_is_refused) {

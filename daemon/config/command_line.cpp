@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/dunning_files.hpp"
 #include "config/spec.hpp"
 
 #ifndef RELANCE_VERSION
@@ -85,7 +86,9 @@ int run_daemon(Arguments args, const Io& io) {
 }
 
 int check_config(Arguments args, const Io& io) {
-  const config::Loaded loaded = config::read_config_file(args[0], io.env);
+  config::Loaded loaded = config::read_config_file(args[0], io.env);
+  // The files dunning.* names are only looked at once the keys themselves are right.
+  if (loaded.problems.empty()) loaded.problems = config::check_dunning_files(loaded.config);
   if (!report(loaded, io)) return exit_config;
   io.out << args[0] << ": ok\n";
   return exit_ok;

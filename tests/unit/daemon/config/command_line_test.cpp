@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <optional>
 #include <sstream>
 
@@ -55,7 +56,11 @@ TEST(command_line, config_with_problems_exits_78_without_starting) {
 }
 
 TEST(command_line, check_config_prints_ok_on_stdout_for_a_valid_file) {
+  // The shipped file's dunning folders (config/policies...) are relative to the repository.
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(RELANCE_SOURCE_DIR);
   const Outcome o = run_with({"check-config", good_file});
+  std::filesystem::current_path(before);
   EXPECT_EQ(o.code, exit_ok);
   EXPECT_EQ(o.out, good_file + ": ok\n");
   EXPECT_EQ(o.err, "");

@@ -171,15 +171,23 @@ bool same_normalized(std::string_view number, std::string_view key) {
 // Bookkeeping.
 
 std::uint32_t Engine::Impl::customer_of(std::string_view id) {
-  if (auto it = customer_index.find(std::string(id)); it != customer_index.end()) {
-    return it->second;
-  }
+  if (std::uint32_t c = find_customer(id); c != no_index) return c;
   auto index = static_cast<std::uint32_t>(customers.size());
   customers.emplace_back().id = std::string(id);
-  customer_index.emplace(std::string(id), index);
+  customer_index.insert(id, index);
   customer_alerts.emplace_back();
   customer_next.push_back(0);
   return index;
+}
+
+std::uint32_t Engine::Impl::find_customer(std::string_view customer_id) const {
+  return customer_index.find_first(customer_id,
+                                   [&](std::uint32_t v) { return customers[v].id == customer_id; });
+}
+
+std::uint32_t Engine::Impl::find_record(std::string_view identity) const {
+  return identity_index.find_first(
+      identity, [&](std::uint32_t v) { return records[v].identity == identity; });
 }
 
 std::uint32_t Engine::Impl::find_invoice(std::string_view invoice_id) const {
@@ -238,8 +246,11 @@ void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item)
     records[item.index].derived = {};
     records[item.index].customer = c;
   }
-  auto pos = std::lower_bound(cu.history.begin(), cu.history.end(), item,
-                              [&](HistoryItem a, HistoryItem b) { return item_less(a, b); });
+  // Events mostly come in date order: try the end first (one comparison, not log n misses).
+  auto pos = cu.history.empty() || item_less(cu.history.back(), item)
+                 ? cu.history.end()
+                 : std::lower_bound(cu.history.begin(), cu.history.end(), item,
+                                    [&](HistoryItem a, HistoryItem b) { return item_less(a, b); });
   auto offset = static_cast<std::size_t>(pos - cu.history.begin());
   cu.history.insert(pos, item);
   touch_customer(step, c);
@@ -292,6 +303,7 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
     }
   };
   auto rehome_invoice_dependents = [&](std::uint32_t r) {
+    if (dependents.empty()) return;
     const Receivable& rv = receivables[r];
     rehome_dependents("i:" + rv.invoice_id);
     for (const std::string& key : invoice_reference_keys(rv.invoice_id, rv.number)) {
@@ -420,9 +432,9 @@ std::uint32_t Engine::Impl::compute_home(const Record& record) {
       return 0;
     }
     case RecordKind::payment_reversal: {
-      auto it = identity_index.find(std::string(record_kind_name(RecordKind::payment)) + sep +
-                                    record.key);
-      return it == identity_index.end() ? 0 : records[it->second].customer;
+      std::uint32_t payment =
+          find_record(std::string(record_kind_name(RecordKind::payment)) + sep + record.key);
+      return payment == no_index ? 0 : records[payment].customer;
     }
     default:
       return record.invoices.empty() ? 0 : customer_of_invoice(record.invoices.front());
@@ -430,6 +442,7 @@ std::uint32_t Engine::Impl::compute_home(const Record& record) {
 }
 
 void Engine::Impl::rehome_dependents(const std::string& key) {
+  if (dependents.empty()) return;
   auto [begin, end] = dependents.equal_range(key);
   if (begin == end) return;
   std::vector<std::uint32_t> affected;
@@ -450,8 +463,8 @@ void Engine::Impl::rehome(Step& step, std::uint32_t rec) {
 void Engine::Impl::on_record(Step& step, Record incoming) {
   std::uint32_t rec;
   bool reused = false;
-  if (auto it = identity_index.find(incoming.identity); it != identity_index.end()) {
-    rec = it->second;
+  if (std::uint32_t found = find_record(incoming.identity); found != no_index) {
+    rec = found;
     reused = true;
     Record& old = records[rec];
     if (version_of(incoming) <= version_of(old)) return;  // a duplicate or a losing version
@@ -464,7 +477,7 @@ void Engine::Impl::on_record(Step& step, Record incoming) {
   } else {
     rec = static_cast<std::uint32_t>(records.size());
     records.push_back(std::move(incoming));
-    identity_index.emplace(records[rec].identity, rec);
+    identity_index.insert(records[rec].identity, rec);
   }
   add_dependencies(rec);
   const std::uint32_t home = compute_home(records[rec]);
@@ -1032,15 +1045,14 @@ void Engine::Impl::complete_plan(Step& step, std::uint32_t p, Date date) {
 void Engine::Impl::fold_reversal(Step& step, std::uint32_t c, std::uint32_t rec) {
   Record& reversal = records[rec];
   Customer& cu = customers[c];
-  auto it =
-      identity_index.find(std::string(record_kind_name(RecordKind::payment)) + sep + reversal.key);
-  if (it == identity_index.end() || records[it->second].customer != c ||
-      !records[it->second].derived.folded) {
+  const std::uint32_t paid_by =
+      find_record(std::string(record_kind_name(RecordKind::payment)) + sep + reversal.key);
+  if (paid_by == no_index || records[paid_by].customer != c || !records[paid_by].derived.folded) {
     reversal.derived.deferred = true;
     push_unique(cu.waiting, rec);
     return;
   }
-  Record& payment = records[it->second];
+  Record& payment = records[paid_by];
   if (payment.derived.reversed) return;
   for (const Applied& a : payment.derived.applied) {
     Receivable& rv = receivables[a.receivable];
@@ -1058,8 +1070,8 @@ void Engine::Impl::fold_reversal(Step& step, std::uint32_t c, std::uint32_t rec)
   payment.derived.holds.clear();
   payment.derived.candidates.clear();
   payment.derived.short_on.clear();
-  std::erase(cu.suspense, it->second);
-  std::erase(cu.waiting, it->second);
+  std::erase(cu.suspense, paid_by);
+  std::erase(cu.waiting, paid_by);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1528,7 +1540,6 @@ void Engine::Impl::incremental_alerts(const Step& step, std::uint32_t c, std::ve
   const Customer& cu = customers[c];
   std::vector<std::string>& owned = customer_alerts[c];
   auto retire = [&](const AlertId& id) {
-    if (owned.empty()) return;
     auto it = std::find(owned.begin(), owned.end(), id.view());
     if (it == owned.end()) return;
     old_ids.push_back(std::move(*it));
@@ -1538,7 +1549,9 @@ void Engine::Impl::incremental_alerts(const Step& step, std::uint32_t c, std::ve
   for (std::uint32_t r : step.receivables) {
     const Receivable& rv = receivables[r];
     if (rv.customer != c) continue;
-    retire(AlertId(AlertKind::payment_over, std::string_view("invoice\x1f", 8), rv.invoice_id));
+    if (!owned.empty()) {
+      retire(AlertId(AlertKind::payment_over, std::string_view("invoice\x1f", 8), rv.invoice_id));
+    }
     receivable_alerts_of(cu, r, fresh);
   }
   for (std::uint32_t rec : step.folded_records) {
@@ -1546,7 +1559,7 @@ void Engine::Impl::incremental_alerts(const Step& step, std::uint32_t c, std::ve
     if (record.customer == c) record_alerts_of(cu, record, fresh);
   }
   if (cu.profile.credit_limit) {
-    retire(AlertId(AlertKind::credit_limit_exceeded, cu.id));
+    if (!owned.empty()) retire(AlertId(AlertKind::credit_limit_exceeded, cu.id));
     credit_alerts_of(cu, fresh);
   }
   for (std::size_t i = first; i < fresh.size(); ++i) owned.push_back(fresh[i].id);
@@ -1670,7 +1683,8 @@ Record make_record(RecordKind kind, const Event& event, Timestamp now, Date date
 
 Changes Engine::apply(const Event& event, Timestamp now) {
   Impl& impl = *impl_;
-  Step step;
+  Step& step = impl.scratch;  // its vectors keep their capacity from one event to the next
+  step.clear();
   impl.current_step = &step;
   impl.advance_to(step, utc_date(now));
   const Date event_date = utc_date(event.time.value_or(now));
@@ -1791,7 +1805,8 @@ Changes Engine::apply(const Event& event, Timestamp now) {
 
 Changes Engine::advance(Timestamp now) {
   Impl& impl = *impl_;
-  Step step;
+  Step& step = impl.scratch;  // its vectors keep their capacity from one event to the next
+  step.clear();
   impl.current_step = &step;
   impl.advance_to(step, utc_date(now));
   Changes changes = impl.finish(step);
@@ -1817,8 +1832,8 @@ const Receivable* Engine::find_receivable(std::string_view invoice_id) const {
 }
 
 const Customer* Engine::find_customer(std::string_view customer_id) const {
-  auto it = impl_->customer_index.find(std::string(customer_id));
-  return it == impl_->customer_index.end() ? nullptr : &impl_->customers[it->second];
+  std::uint32_t c = impl_->find_customer(customer_id);
+  return c == no_index ? nullptr : &impl_->customers[c];
 }
 
 const Receivable& Engine::receivable(std::uint32_t index) const {
@@ -1900,7 +1915,8 @@ std::vector<AgingBuckets> Engine::aging(const Customer& customer, Date today) co
 
 std::vector<AgingBuckets> Engine::aging(Date today) const {
   std::vector<AgingBuckets> out;
-  for (const Receivable& rv : impl_->receivables) {
+  for (std::size_t r = 0; r < impl_->receivables.size(); ++r) {
+    const Receivable& rv = impl_->receivables[r];
     if (owes(rv)) add_aging(out, rv, today);
   }
   std::sort(out.begin(), out.end(),
@@ -1910,7 +1926,8 @@ std::vector<AgingBuckets> Engine::aging(Date today) const {
 
 std::size_t Engine::index_bytes() const {
   return impl_->invoice_index.bytes() + impl_->reference_index.bytes() +
-         impl_->number_index.bytes();
+         impl_->number_index.bytes() + impl_->customer_index.bytes() +
+         impl_->identity_index.bytes();
 }
 
 }  // namespace relance::core::engine

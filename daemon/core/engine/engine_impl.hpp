@@ -1,7 +1,6 @@
 #pragma once
 // Private to the engine (engine.cpp, serialize.cpp): the state behind Engine and the fold.
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <queue>
@@ -11,6 +10,7 @@
 
 #include "core/engine/engine.hpp"
 #include "core/engine/flat_index.hpp"
+#include "core/engine/stable_vector.hpp"
 
 namespace relance::core::engine {
 
@@ -40,17 +40,17 @@ struct Engine::Impl {
   explicit Impl(EngineOptions o) : options(std::move(o)) {}
 
   EngineOptions options;
-  std::deque<Receivable> receivables;
-  std::deque<Customer> customers;
-  std::deque<Record> records;
+  StableVector<Receivable> receivables;
+  StableVector<Customer> customers;
+  StableVector<Record> records;
   Date today{};
   bool has_today = false;
 
   FlatIndex invoice_index;    // invoice_id -> receivable
   FlatIndex reference_index;  // reference key ("n:..", "d:..") -> receivable
   FlatIndex number_index;     // normalized printed number -> receivable
-  std::unordered_map<std::string, std::uint32_t> customer_index;
-  std::unordered_map<std::string, std::uint32_t> identity_index;  // Record::identity -> record
+  FlatIndex customer_index;   // customer id -> customer
+  FlatIndex identity_index;   // Record::identity -> record
   // Records whose customer is not given by their event depend on an invoice ("i:<id>"), a
   // reference key ("r:<key>") or a payment ("p:<payment_id>").
   std::unordered_multimap<std::string, std::uint32_t> dependents;
@@ -86,6 +86,8 @@ struct Engine::Impl {
   // engine.cpp
   std::uint32_t customer_of(std::string_view id);
   std::uint32_t find_invoice(std::string_view invoice_id) const;
+  std::uint32_t find_customer(std::string_view customer_id) const;
+  std::uint32_t find_record(std::string_view identity) const;
   void touch_receivable(Step& step, std::uint32_t r);
   void touch_customer(Step& step, std::uint32_t c);
   void mark_dirty(Step& step, std::uint32_t c);

@@ -317,11 +317,11 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
           r.kind != RecordKind::dispute_resolved) {
         return Error{field, "record " + r.identity + " has allocations without amounts"};
       }
-      if (impl.identity_index.count(r.identity)) {
+      if (impl.find_record(r.identity) != no_index) {
         return Error{field, "record " + r.identity + " is stored twice"};
       }
       auto rec = static_cast<std::uint32_t>(impl.records.size());
-      impl.identity_index.emplace(r.identity, rec);
+      impl.identity_index.insert(r.identity, rec);
       r.customer = c;
       impl.records.push_back(std::move(r));
       impl.add_dependencies(rec);

@@ -1,5 +1,6 @@
 #include "state/engine_applier.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <vector>
 
@@ -197,6 +198,16 @@ Result<void> EngineApplier::before_commit(store::Transaction& transaction) {
   }
   return transaction.put_source_offset(
       store::SourceOffset{std::string(clock_source), 0, micros(evaluated_at_)});
+}
+
+Result<void> EngineApplier::set_dunning_level(const std::string& invoice_id, int level) {
+  const core::engine::Receivable* receivable = engine_->find_receivable(invoice_id);
+  const auto clamped = static_cast<std::uint8_t>(std::clamp(level, 0, 255));
+  if (receivable == nullptr || receivable->dunning_level == clamped) return {};
+  if (auto set = engine_->set_dunning_level(invoice_id, clamped); !set) return set;
+  receivables_.insert(invoice_id);
+  dirty_ = true;
+  return {};
 }
 
 void EngineApplier::committed() {

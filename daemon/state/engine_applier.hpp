@@ -52,6 +52,15 @@ class EngineApplier final : public ingest::Applier {
   // On the writer thread only, or while no writer runs (tests).
   const core::engine::Engine& engine() const { return *engine_; }
   int reloads() const { return reloads_; }
+  // The latest `now` the engine was evaluated at (stored with the state).
+  core::Timestamp evaluated_at() const { return evaluated_at_; }
+  // What changed since the last commit (a decorator such as DunningApplier reads them before
+  // before_commit() writes and clears them).
+  const std::set<std::string>& changed_receivables() const { return receivables_; }
+  const std::set<std::string>& changed_customers() const { return customers_; }
+  // The dunning step a receivable reached, shown in its view; its row is written again by
+  // before_commit().
+  Result<void> set_dunning_level(const std::string& invoice_id, int level);
 
  private:
   EngineApplier(store::Store& store, core::engine::EngineOptions options)

@@ -30,8 +30,23 @@ struct StoredEvent {
 };
 
 // State the receivable engine persists: one row per invoice and per customer, written in the
-// same transaction as the journal entries that changed it.
-enum class StateKind { receivable, customer };
+// same transaction as the journal entries that changed it. Dunning keeps its own rows beside
+// them: `dunning` per invoice (the step reached), `contacts` per customer (recent contacts).
+enum class StateKind { receivable, customer, dunning, contacts };
+// The words of the schema's CHECK constraint.
+inline const char* state_kind_name(StateKind kind) {
+  switch (kind) {
+    case StateKind::receivable:
+      return "receivable";
+    case StateKind::customer:
+      return "customer";
+    case StateKind::dunning:
+      return "dunning";
+    case StateKind::contacts:
+      return "contacts";
+  }
+  return "receivable";
+}
 
 struct StateRow {
   StateKind kind = StateKind::receivable;

@@ -193,9 +193,7 @@ const StatementSpec reader_statements[] = {
     {outbox_depth_name, "SELECT status, count(*) FROM outbox GROUP BY status"},
 };
 
-const char* kind_name(StateKind kind) {
-  return kind == StateKind::receivable ? "receivable" : "customer";
-}
+const char* kind_name(StateKind kind) { return state_kind_name(kind); }
 
 const char* status_name(AlertStatus status) {
   return status == AlertStatus::open ? "open" : "resolved";

@@ -29,9 +29,7 @@ core::Timestamp timestamp(std::int64_t micros) {
   return core::Timestamp(std::chrono::microseconds(micros));
 }
 // The words the schema's CHECK constraints accept.
-const char* kind_text(StateKind kind) {
-  return kind == StateKind::receivable ? "receivable" : "customer";
-}
+const char* kind_text(StateKind kind) { return state_kind_name(kind); }
 const char* status_text(AlertStatus status) {
   return status == AlertStatus::open ? "open" : "resolved";
 }

@@ -338,6 +338,21 @@ TEST_P(StoreContract, for_each_state_visits_one_kind_in_key_order) {
   EXPECT_EQ(state_blobs(store, StateKind::customer), (Strings{"c1", "c2"}));
 }
 
+TEST_P(StoreContract, dunning_and_contacts_rows_are_kinds_of_their_own) {
+  Store& store = open_store();
+  in_transaction(store, [](Transaction& t) {
+    expect_ok(t.put_state(receivable_row("INV-1", "C-1", "r1")));
+    expect_ok(t.put_state(StateRow{StateKind::dunning, "INV-1", "C-1", "d1", R"({"level":1})"}));
+    expect_ok(t.put_state(StateRow{StateKind::contacts, "C-1", "C-1", "k1", "{}"}));
+  });
+  EXPECT_EQ(state_blobs(store, StateKind::receivable), Strings{"r1"});
+  EXPECT_EQ(state_blobs(store, StateKind::dunning), Strings{"d1"});
+  EXPECT_EQ(state_blobs(store, StateKind::contacts), Strings{"k1"});
+  EXPECT_EQ(*expect_ok(store.find_state_view(StateKind::dunning, "INV-1")), R"({"level":1})");
+  // A customer's receivables are the engine's rows only.
+  EXPECT_EQ(expect_ok(store.customer_receivable_views("C-1")).size(), 1u);
+}
+
 TEST_P(StoreContract, for_each_state_stops_at_the_first_error_of_the_visitor) {
   Store& store = open_store();
   in_transaction(store, [](Transaction& t) {

@@ -66,9 +66,11 @@ TEST(ShippedTemplates, pass_the_checks_and_cover_every_step_in_both_languages) {
   for (const Problem& problem : problems) listed += problem.to_string() + "\n";
   EXPECT_TRUE(problems.empty()) << listed;
   const TemplateSet& set = shipped_templates();
-  EXPECT_EQ(set.names(), (std::vector<std::string>{"courtesy", "escalation_task", "formal_notice",
-                                                   "reminder", "statement"}));
-  for (const char* email : {"courtesy", "reminder", "statement", "formal_notice"}) {
+  EXPECT_EQ(set.names(),
+            (std::vector<std::string>{"courtesy", "escalation_task", "formal_notice",
+                                      "instalment_reminder", "reminder", "statement"}));
+  for (const char* email :
+       {"courtesy", "reminder", "statement", "formal_notice", "instalment_reminder"}) {
     EXPECT_TRUE(set.has_html(email)) << email;
   }
   EXPECT_FALSE(set.has_html("escalation_task"));  // a CRM task: text only

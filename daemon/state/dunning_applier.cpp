@@ -1,0 +1,213 @@
+#include "state/dunning_applier.hpp"
+
+#include <boost/json.hpp>
+
+#include "log/log.hpp"
+#include "outbox/payload.hpp"
+
+namespace relance::state {
+
+namespace json = boost::json;
+using core::dunning::DunningProgress;
+
+namespace {
+
+store::AlertRow notice_row(const DunningNotice& notice, core::Timestamp at) {
+  store::AlertRow row;
+  row.id = notice.id;
+  row.kind = notice.kind;
+  row.severity = notice.severity;
+  row.status = store::AlertStatus::open;
+  row.customer_id = notice.customer_id;
+  json::array ids;
+  for (const std::string& id : notice.invoice_ids) ids.emplace_back(id);
+  // The same members as the engine's alerts (core/engine/views.cpp alert_view).
+  row.json = json::serialize(json::object{{"id", notice.id},
+                                          {"kind", notice.kind},
+                                          {"severity", notice.severity},
+                                          {"customer_id", notice.customer_id},
+                                          {"invoice_ids", std::move(ids)},
+                                          {"message", notice.message}});
+  row.raised_at = at;
+  return row;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DunningApplier>> DunningApplier::open(
+    store::Store& store, EngineApplier& engine, std::shared_ptr<const DunningSetup> setup,
+    DunningGlue::Ownership owns) {
+  auto glue = DunningGlue::create(std::move(setup), std::move(owns));
+  if (!glue) return glue.error();
+  std::unique_ptr<DunningApplier> applier(
+      new DunningApplier(store, engine, std::move(glue).value()));
+  applier->now_ = engine.evaluated_at();
+  if (auto rebuilt = applier->rebuild(); !rebuilt) return rebuilt.error();
+  return applier;
+}
+
+Result<void> DunningApplier::rebuild() {
+  std::unordered_map<std::string, DunningProgress> progress;
+  auto read_progress =
+      store_.for_each_state(store::StateKind::dunning, [&](std::string_view blob) -> Result<void> {
+        auto parsed = parse_progress_json(blob);
+        if (!parsed) return parsed.error();
+        progress.insert_or_assign(std::move(parsed->first), parsed->second);
+        return {};
+      });
+  if (!read_progress) {
+    return Error{read_progress.error().field,
+                 "the stored dunning progress cannot be loaded: " + read_progress.error().message};
+  }
+  std::unordered_map<std::string, std::vector<core::Timestamp>> contacts;
+  auto read_contacts =
+      store_.for_each_state(store::StateKind::contacts, [&](std::string_view blob) -> Result<void> {
+        auto parsed = parse_contacts_json(blob);
+        if (!parsed) return parsed.error();
+        contacts.insert_or_assign(std::move(parsed->first), std::move(parsed->second));
+        return {};
+      });
+  if (!read_contacts) {
+    return Error{read_contacts.error().field,
+                 "the stored dunning contacts cannot be loaded: " + read_contacts.error().message};
+  }
+  if (auto rebuilt =
+          glue_->rebuild(engine_.engine(), now_, std::move(progress), std::move(contacts));
+      !rebuilt) {
+    return rebuilt;
+  }
+  // What a rebuild finds to change (a stored progress the scheduler shifts) is written with
+  // the next transaction; the alerts of the previous run are in the store already.
+  (void)glue_->take_notices();
+  needs_rebuild_ = false;
+  return {};
+}
+
+Result<void> DunningApplier::apply(store::Transaction& transaction, const core::Event& event,
+                                   core::Timestamp now) {
+  now_ = std::max(now_, now);
+  return engine_.apply(transaction, event, now);
+}
+
+bool DunningApplier::advance_due(core::Timestamp now) const {
+  return engine_.advance_due(now) || needs_rebuild_ || rescan_.load() || glue_->due(now);
+}
+
+Result<void> DunningApplier::advance(store::Transaction& transaction, core::Timestamp now) {
+  now_ = std::max(now_, now);
+  return engine_.advance(transaction, now);
+}
+
+Result<void> DunningApplier::before_commit(store::Transaction& transaction) {
+  if (auto written = write(transaction); !written) return written;
+  return engine_.before_commit(transaction);
+}
+
+Result<void> DunningApplier::write(store::Transaction& transaction) {
+  if (rescan_.exchange(false)) {
+    std::lock_guard lock(ownership_mutex_);
+    if (pending_ownership_) glue_->set_ownership(*std::exchange(pending_ownership_, std::nullopt));
+    needs_rebuild_ = true;
+  }
+  if (needs_rebuild_) {
+    if (auto rebuilt = rebuild(); !rebuilt) return rebuilt;
+  }
+  const core::engine::Engine& engine = engine_.engine();
+  glue_->sync(engine, engine_.changed_receivables(), engine_.changed_customers(), now_);
+  if (glue_->due(now_)) {
+    TickOutput output = glue_->tick(engine, now_);
+    for (const Outgoing& outgoing : output.outgoing) {
+      const core::dunning::Action& action = outgoing.action;
+      if (!outgoing.outcome.rendered) {
+        log::warn("dunning action not sent", {{"customer_id", action.customer_id},
+                                              {"step", action.step},
+                                              {"key", action.idempotency_key},
+                                              {"reason", outgoing.outcome.failure->reason}});
+        continue;
+      }
+      store::OutboxEntry entry;
+      entry.idempotency_key = action.idempotency_key;
+      entry.sink = outgoing.outcome.rendered->sink;
+      entry.customer_id = action.customer_id;
+      for (const auto& line : action.invoices) entry.invoice_ids.push_back(line.invoice_id);
+      entry.payload = outbox::delivery_to_json(outgoing.outcome.rendered->delivery);
+      entry.due_at = action.at;
+      entry.created_at = now_;
+      if (auto queued = transaction.enqueue(entry); !queued) return queued;
+      ++enqueued_;
+    }
+    for (const core::dunning::SkippedStep& skipped : output.skipped) {
+      log::info("dunning step skipped",
+                {{"customer_id", skipped.customer_id},
+                 {"invoice_id", skipped.invoice_id},
+                 {"step", skipped.step},
+                 {"planned", core::format_date(skipped.planned)},
+                 {"reason", core::dunning::skip_reason_name(skipped.reason)}});
+    }
+  }
+  for (const DunningNotice& notice : glue_->take_notices()) {
+    if (notice.resolve) {
+      if (auto resolved = transaction.resolve_alert(notice.id, now_); !resolved) return resolved;
+    } else if (auto raised = transaction.raise_alert(notice_row(notice, now_)); !raised) {
+      return raised;
+    }
+  }
+  for (const std::string& invoice_id : glue_->take_changed_progress()) {
+    const DunningProgress progress = glue_->progress(invoice_id);
+    const core::engine::Receivable* receivable = engine.find_receivable(invoice_id);
+    const std::string customer_id =
+        receivable != nullptr ? engine.customer_id(*receivable) : std::string();
+    const std::string document = progress_json(invoice_id, progress);
+    if (auto put = transaction.put_state(store::StateRow{store::StateKind::dunning, invoice_id,
+                                                         customer_id, document, document});
+        !put) {
+      return put;
+    }
+    if (auto level = engine_.set_dunning_level(invoice_id, progress.level); !level) return level;
+  }
+  for (const std::string& customer_id : glue_->take_changed_contacts()) {
+    const std::string document = contacts_json(customer_id, glue_->contacts(customer_id));
+    if (auto put = transaction.put_state(store::StateRow{store::StateKind::contacts, customer_id,
+                                                         customer_id, document, document});
+        !put) {
+      return put;
+    }
+  }
+  return {};
+}
+
+void DunningApplier::committed() {
+  engine_.committed();
+  enqueued_total_ += enqueued_;
+  const bool wake = enqueued_ > 0;
+  enqueued_ = 0;
+  if (wake) {
+    std::lock_guard lock(on_enqueued_mutex_);
+    if (on_enqueued_) on_enqueued_();
+  }
+}
+
+void DunningApplier::rolled_back() {
+  engine_.rolled_back();
+  enqueued_ = 0;
+  // The scheduler may have moved on (a tick) in memory: start again from the stored state.
+  (void)glue_->take_changed_progress();
+  (void)glue_->take_changed_contacts();
+  (void)glue_->take_notices();
+  needs_rebuild_ = true;
+}
+
+void DunningApplier::set_ownership(DunningGlue::Ownership owns) {
+  {
+    std::lock_guard lock(ownership_mutex_);
+    pending_ownership_ = std::move(owns);
+  }
+  rescan_.store(true);
+}
+
+void DunningApplier::set_on_enqueued(std::function<void()> on_enqueued) {
+  std::lock_guard lock(on_enqueued_mutex_);
+  on_enqueued_ = std::move(on_enqueued);
+}
+
+}  // namespace relance::state

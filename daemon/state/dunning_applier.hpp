@@ -1,0 +1,78 @@
+#pragma once
+// Dunning inside the writer's transaction: a decorator of the EngineApplier. After the engine
+// applied a batch (or time moved on), the receivables and customers it changed go to the
+// scheduler; when the scheduler's next moment has come, it ticks, and each action is rendered
+// and enqueued in the outbox in the SAME transaction as the state that caused it, with the
+// progress it reached (StateKind::dunning per invoice, StateKind::contacts per customer) and
+// the level shown in the receivable's view. A restart loads that progress: nothing already
+// enqueued is enqueued again (the outbox also ignores a key it holds), the schedule continues.
+//
+// An action that cannot be rendered (no address, a template or a rate missing for the date) is
+// not enqueued: it raises an alert naming the customer and the cause, and is logged; the step
+// counts as passed and the writer goes on. When a transaction fails, the scheduler is rebuilt
+// from the stored state before the next one.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "ingest/applier.hpp"
+#include "state/dunning_glue.hpp"
+#include "state/engine_applier.hpp"
+#include "store/store.hpp"
+
+namespace relance::state {
+
+class DunningApplier final : public ingest::Applier {
+ public:
+  // Loads the stored progress and contacts and schedules every receivable the engine holds.
+  // `engine` (already open) and `store` must outlive the applier.
+  static Result<std::unique_ptr<DunningApplier>> open(store::Store& store, EngineApplier& engine,
+                                                      std::shared_ptr<const DunningSetup> setup,
+                                                      DunningGlue::Ownership owns = {});
+
+  Result<void> apply(store::Transaction& transaction, const core::Event& event,
+                     core::Timestamp now) override;
+  // Also true when the scheduler's next moment has come, or a rebuild is pending.
+  bool advance_due(core::Timestamp now) const override;
+  Result<void> advance(store::Transaction& transaction, core::Timestamp now) override;
+  Result<void> before_commit(store::Transaction& transaction) override;
+  void committed() override;
+  void rolled_back() override;
+
+  // Called on the writer thread after a commit that enqueued actions (wakes the dispatcher).
+  void set_on_enqueued(std::function<void()> on_enqueued);
+  // Which customers this daemon schedules (several daemons on one Kafka topic: the customers of
+  // the partitions it owns). Any thread; `owns` itself must be safe to call from the writer
+  // thread. The writer rebuilds the schedule before its next transaction.
+  void set_ownership(DunningGlue::Ownership owns);
+  // The same Ownership answers differently now (a rebalance): any thread.
+  void ownership_changed() { rescan_.store(true); }
+
+  // On the writer thread only, or while no writer runs (tests).
+  const DunningGlue& glue() const { return *glue_; }
+  std::size_t enqueued_total() const { return enqueued_total_; }
+
+ private:
+  DunningApplier(store::Store& store, EngineApplier& engine, std::unique_ptr<DunningGlue> glue)
+      : store_(store), engine_(engine), glue_(std::move(glue)) {}
+  Result<void> rebuild();
+  Result<void> write(store::Transaction& transaction);
+
+  store::Store& store_;
+  EngineApplier& engine_;
+  std::unique_ptr<DunningGlue> glue_;
+  core::Timestamp now_{};  // the latest `now` of apply() and advance()
+  bool needs_rebuild_ = false;
+  std::atomic<bool> rescan_{false};
+  std::size_t enqueued_ = 0;  // in the open transaction
+  std::size_t enqueued_total_ = 0;
+  std::mutex on_enqueued_mutex_;
+  std::function<void()> on_enqueued_;
+  std::mutex ownership_mutex_;
+  std::optional<DunningGlue::Ownership> pending_ownership_;  // set_ownership() not yet applied
+};
+
+}  // namespace relance::state

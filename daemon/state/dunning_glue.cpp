@@ -1,0 +1,308 @@
+#include "state/dunning_glue.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "state/snapshot.hpp"
+
+namespace relance::state {
+
+namespace json = boost::json;
+using core::dunning::DunningProgress;
+using core::engine::Engine;
+
+namespace {
+
+// Alert ids are stable hashes, as the engine's ("al_" + FNV-1a), in a space of their own.
+std::string notice_id(std::string_view kind, std::string_view subject) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (const std::string_view part : {kind, std::string_view("\x1f"), subject}) {
+    for (const char c : part) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id = "al_dunning_";
+  for (int shift = 60; shift >= 0; shift -= 4) id += hex[(hash >> shift) & 0xfu];
+  return id;
+}
+
+constexpr std::string_view no_address_kind = "dunning.no_email_address";
+constexpr std::string_view failed_kind = "dunning.action_failed";
+constexpr std::string_view profile_kind = "dunning.customer_profile";
+
+// Contacts older than this cannot change when the next one may go out.
+std::chrono::microseconds contact_memory(const core::dunning::PolicySet& policies) {
+  return std::max<std::chrono::microseconds>(
+      std::chrono::days(7), policies.delivery().contact_pressure.contact_interval_min);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DunningGlue>> DunningGlue::create(std::shared_ptr<const DunningSetup> setup,
+                                                         Ownership owns) {
+  auto scheduler =
+      core::dunning::Scheduler::create(setup->policies, setup->calendars, setup->scheduler);
+  if (!scheduler) return scheduler.error();
+  return std::unique_ptr<DunningGlue>(
+      new DunningGlue(std::move(setup), std::move(owns), std::move(scheduler).value()));
+}
+
+Result<void> DunningGlue::rebuild(
+    const Engine& engine, core::Timestamp now,
+    std::unordered_map<std::string, DunningProgress> progress,
+    std::unordered_map<std::string, std::vector<core::Timestamp>> contacts) {
+  auto scheduler =
+      core::dunning::Scheduler::create(setup_->policies, setup_->calendars, setup_->scheduler);
+  if (!scheduler) return scheduler.error();
+  scheduler_ = std::move(scheduler).value();
+  progress_ = std::move(progress);
+  contacts_ = std::move(contacts);
+  for (std::size_t c = 0; c < engine.customer_count(); ++c) {
+    const core::engine::Customer& customer = engine.customer(static_cast<std::uint32_t>(c));
+    if (!customer.id.empty() && owned(customer.id)) sync_customer(engine, customer);
+  }
+  for (std::size_t r = 0; r < engine.receivable_count(); ++r) {
+    sync_receivable(engine, engine.receivable(static_cast<std::uint32_t>(r)), now);
+  }
+  return {};
+}
+
+void DunningGlue::sync(const Engine& engine, const std::set<std::string>& receivables,
+                       const std::set<std::string>& customers, core::Timestamp now) {
+  for (const std::string& id : customers) {
+    if (id.empty() || !owned(id)) continue;
+    if (const core::engine::Customer* customer = engine.find_customer(id)) {
+      sync_customer(engine, *customer);
+    }
+  }
+  for (const std::string& id : receivables) {
+    if (const core::engine::Receivable* receivable = engine.find_receivable(id)) {
+      sync_receivable(engine, *receivable, now);
+    }
+  }
+}
+
+void DunningGlue::sync_customer(const Engine& engine, const core::engine::Customer& customer) {
+  const auto known = contacts_.find(customer.id);
+  auto updated = scheduler_.update_customer(customer_snapshot(
+      engine, customer, known == contacts_.end() ? std::vector<core::Timestamp>{} : known->second));
+  if (!updated) {
+    // The scheduler keeps the profile it had (or the default one): dunning goes on.
+    bad_profile_.insert(customer.id);
+    notice({notice_id(profile_kind, customer.id),
+            std::string(profile_kind),
+            "warning",
+            customer.id,
+            {},
+            "customer " + customer.id + ": " + updated.error().to_string() +
+                "; its reminders follow the default profile until it is corrected",
+            false});
+  } else if (bad_profile_.erase(customer.id) > 0) {
+    notice({notice_id(profile_kind, customer.id),
+            std::string(profile_kind),
+            "warning",
+            customer.id,
+            {},
+            "",
+            true});
+  }
+  if (!customer.profile.emails.empty() && without_address_.erase(customer.id) > 0) {
+    notice({notice_id(no_address_kind, customer.id),
+            std::string(no_address_kind),
+            "warning",
+            customer.id,
+            {},
+            "",
+            true});
+  }
+}
+
+void DunningGlue::sync_receivable(const Engine& engine, const core::engine::Receivable& receivable,
+                                  core::Timestamp now) {
+  const std::string& customer_id = engine.customer_id(receivable);
+  if (!owned(customer_id)) {
+    scheduler_.remove(receivable.invoice_id);
+    return;
+  }
+  const auto known = progress_.find(receivable.invoice_id);
+  const DunningProgress before = known == progress_.end() ? DunningProgress{} : known->second;
+  auto updated = scheduler_.update(receivable_snapshot(engine, receivable, before), now);
+  if (!updated) {
+    notice({notice_id(failed_kind, receivable.invoice_id),
+            std::string(failed_kind),
+            "critical",
+            customer_id,
+            {receivable.invoice_id},
+            "invoice " + receivable.invoice_id +
+                " cannot be scheduled: " + updated.error().to_string(),
+            false});
+    return;
+  }
+  if (*updated != before) {
+    progress_[receivable.invoice_id] = *updated;
+    changed_progress_.insert(receivable.invoice_id);
+  }
+}
+
+TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
+  core::dunning::TickResult result = scheduler_.tick(now);
+  for (core::dunning::ProgressChange& change : result.progress) {
+    progress_[change.invoice_id] = change.progress;
+    changed_progress_.insert(change.invoice_id);
+  }
+  TickOutput output;
+  output.skipped = std::move(result.skipped);
+  const auto horizon = now - contact_memory(setup_->policies);
+  std::string previous_customer;
+  for (core::dunning::Action& action : result.actions) {
+    // One contact per customer and run, whatever the number of actions (as the scheduler).
+    if (action.customer_id != previous_customer) {
+      std::vector<core::Timestamp>& contacts = contacts_[action.customer_id];
+      std::erase_if(contacts, [&](core::Timestamp t) { return t < horizon; });
+      if (contacts.empty() || contacts.back() != now) contacts.push_back(now);
+      changed_contacts_.insert(action.customer_id);
+      previous_customer = action.customer_id;
+    }
+    RenderOutcome outcome =
+        render_action(action, engine, setup_->templates, setup_->rates, setup_->render);
+    if (outcome.failure) {
+      std::vector<std::string> invoice_ids;
+      for (const auto& line : action.invoices) invoice_ids.push_back(line.invoice_id);
+      if (outcome.failure->kind == RenderFailure::Kind::no_address) {
+        without_address_.insert(action.customer_id);
+        notice({notice_id(no_address_kind, action.customer_id), std::string(no_address_kind),
+                "warning", action.customer_id, std::move(invoice_ids), outcome.failure->reason,
+                false});
+      } else {
+        notice({notice_id(failed_kind, action.idempotency_key), std::string(failed_kind),
+                "critical", action.customer_id, std::move(invoice_ids), outcome.failure->reason,
+                false});
+      }
+    }
+    output.outgoing.push_back({std::move(action), std::move(outcome)});
+  }
+  return output;
+}
+
+void DunningGlue::notice(DunningNotice notice) { notices_.push_back(std::move(notice)); }
+
+std::set<std::string> DunningGlue::take_changed_progress() {
+  return std::exchange(changed_progress_, {});
+}
+std::set<std::string> DunningGlue::take_changed_contacts() {
+  return std::exchange(changed_contacts_, {});
+}
+std::vector<DunningNotice> DunningGlue::take_notices() { return std::exchange(notices_, {}); }
+
+DunningProgress DunningGlue::progress(const std::string& invoice_id) const {
+  const auto found = progress_.find(invoice_id);
+  return found == progress_.end() ? DunningProgress{} : found->second;
+}
+
+std::vector<core::Timestamp> DunningGlue::contacts(const std::string& customer_id) const {
+  const auto found = contacts_.find(customer_id);
+  return found == contacts_.end() ? std::vector<core::Timestamp>{} : found->second;
+}
+
+// Rows.
+
+std::string progress_json(std::string_view invoice_id, const DunningProgress& progress) {
+  json::object out;
+  out["invoice_id"] = invoice_id;
+  out["level"] = progress.level;
+  if (progress.last_step_date) out["last_step_date"] = core::format_date(*progress.last_step_date);
+  out["shift_days"] = progress.shift_days;
+  out["instalments_passed"] = progress.instalments_passed;
+  return json::serialize(out);
+}
+
+namespace {
+
+Result<const json::object*> parse_object(std::string_view text, json::value& holder,
+                                         std::string_view what) {
+  boost::system::error_code failed;
+  holder = json::parse(text, failed);
+  if (failed || !holder.is_object()) {
+    return Error{std::string(what), "the stored row is not a JSON object"};
+  }
+  return &holder.get_object();
+}
+
+Result<std::string> string_member(const json::object& object, std::string_view name,
+                                  std::string_view what) {
+  const json::value* value = object.if_contains(name);
+  if (value == nullptr || !value->is_string()) {
+    return Error{std::string(what) + "." + std::string(name), "missing or not a string"};
+  }
+  return std::string(value->get_string());
+}
+
+Result<int> int_member(const json::object& object, std::string_view name, std::string_view what) {
+  const json::value* value = object.if_contains(name);
+  if (value == nullptr || !value->is_int64()) {
+    return Error{std::string(what) + "." + std::string(name), "missing or not an integer"};
+  }
+  return static_cast<int>(value->get_int64());
+}
+
+}  // namespace
+
+Result<std::pair<std::string, DunningProgress>> parse_progress_json(std::string_view text) {
+  constexpr std::string_view what = "dunning";
+  json::value holder;
+  auto object = parse_object(text, holder, what);
+  if (!object) return object.error();
+  auto id = string_member(**object, "invoice_id", what);
+  if (!id) return id.error();
+  DunningProgress progress;
+  auto level = int_member(**object, "level", what);
+  if (!level) return level.error();
+  progress.level = *level;
+  auto shift = int_member(**object, "shift_days", what);
+  if (!shift) return shift.error();
+  progress.shift_days = *shift;
+  auto passed = int_member(**object, "instalments_passed", what);
+  if (!passed) return passed.error();
+  progress.instalments_passed = *passed;
+  if ((*object)->contains("last_step_date")) {
+    auto text_date = string_member(**object, "last_step_date", what);
+    if (!text_date) return text_date.error();
+    auto date = core::parse_date(*text_date);
+    if (!date) return date.error().within(std::string(what) + ".last_step_date");
+    progress.last_step_date = *date;
+  }
+  return std::pair(std::move(*id), progress);
+}
+
+std::string contacts_json(std::string_view customer_id,
+                          const std::vector<core::Timestamp>& contacts) {
+  json::array times;
+  for (const core::Timestamp contact : contacts)
+    times.emplace_back(core::format_timestamp(contact));
+  return json::serialize(
+      json::object{{"customer_id", customer_id}, {"contacts", std::move(times)}});
+}
+
+Result<std::pair<std::string, std::vector<core::Timestamp>>> parse_contacts_json(
+    std::string_view text) {
+  constexpr std::string_view what = "contacts";
+  json::value holder;
+  auto object = parse_object(text, holder, what);
+  if (!object) return object.error();
+  auto id = string_member(**object, "customer_id", what);
+  if (!id) return id.error();
+  const json::value* list = (*object)->if_contains("contacts");
+  if (list == nullptr || !list->is_array()) {
+    return Error{"contacts.contacts", "missing or not an array"};
+  }
+  std::vector<core::Timestamp> contacts;
+  for (const json::value& item : list->get_array()) {
+    if (!item.is_string()) return Error{"contacts.contacts", "an item is not a string"};
+    auto instant = core::parse_timestamp(item.get_string());
+    if (!instant) return instant.error().within("contacts.contacts");
+    contacts.push_back(*instant);
+  }
+  return std::pair(std::move(*id), std::move(contacts));
+}
+
+}  // namespace relance::state

@@ -1,0 +1,143 @@
+#pragma once
+// The dunning glue: keeps the scheduler in step with the engine and turns what it decides into
+// deliveries. No store and no clock: the daemon's writer (DunningApplier) persists what it
+// reports in its transaction, and `relanced simulate` drives it with a virtual clock, so that
+// both run the same code.
+//
+// sync() converts every receivable and customer the engine changed into scheduler snapshots;
+// tick() runs the scheduler at `now` and renders each action. What must be persisted for a
+// restart to continue where it stood (progress per receivable, recent contacts per customer)
+// and the alerts for operators are collected until take_*() is called.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/dunning/late_payment.hpp"
+#include "core/dunning/scheduler.hpp"
+#include "core/dunning/templates.hpp"
+#include "core/engine/engine.hpp"
+#include "state/render.hpp"
+
+namespace relance::state {
+
+// What dunning needs, loaded once (see dunning_setup.hpp).
+struct DunningSetup {
+  DunningSetup(core::dunning::PolicySet policies_in, core::dunning::TemplateSet templates_in,
+               core::dunning::LatePaymentRates rates_in)
+      : policies(std::move(policies_in)),
+        templates(std::move(templates_in)),
+        rates(std::move(rates_in)) {}
+  core::dunning::PolicySet policies;
+  core::dunning::TemplateSet templates;
+  core::dunning::LatePaymentRates rates;
+  std::vector<core::dunning::BusinessCalendar> calendars;  // beyond the built-in ones
+  core::dunning::SchedulerOptions scheduler;
+  RenderSettings render;
+};
+
+// An alert for operators about dunning (the engine's are about reconciliation).
+struct DunningNotice {
+  std::string id;    // stable: raised again, the same alert is updated
+  std::string kind;  // "dunning.no_email_address", "dunning.action_failed", ...
+  std::string severity;
+  std::string customer_id;
+  std::vector<std::string> invoice_ids;
+  std::string message;
+  bool resolve = false;  // the condition no longer holds
+};
+
+// One action of a tick: rendered for its sink, or failed with the reason.
+struct Outgoing {
+  core::dunning::Action action;
+  RenderOutcome outcome;
+};
+
+struct TickOutput {
+  std::vector<Outgoing> outgoing;
+  std::vector<core::dunning::SkippedStep> skipped;
+};
+
+class DunningGlue {
+ public:
+  // Whether this daemon schedules a customer's receivables (several daemons share a Kafka
+  // topic: each schedules the customers of the partitions it owns). Empty: every customer.
+  using Ownership = std::function<bool(std::string_view customer_id)>;
+
+  static Result<std::unique_ptr<DunningGlue>> create(std::shared_ptr<const DunningSetup> setup,
+                                                     Ownership owns = {});
+
+  // A fresh scheduler from the engine's whole state and what was stored: progress per invoice,
+  // recent contacts per customer. Receivables of customers not owned are left out.
+  Result<void> rebuild(const core::engine::Engine& engine, core::Timestamp now,
+                       std::unordered_map<std::string, core::dunning::DunningProgress> progress,
+                       std::unordered_map<std::string, std::vector<core::Timestamp>> contacts);
+
+  // The engine changed these (customers first: their profile decides the receivables' policy).
+  // `now` dates the end of a pause.
+  void sync(const core::engine::Engine& engine, const std::set<std::string>& receivables,
+            const std::set<std::string>& customers, core::Timestamp now);
+
+  // Takes effect at the next rebuild().
+  void set_ownership(Ownership owns) { owns_ = std::move(owns); }
+
+  std::optional<core::Timestamp> next_moment() const { return scheduler_.next_moment(); }
+  bool due(core::Timestamp now) const {
+    const auto next = scheduler_.next_moment();
+    return next && *next <= now;
+  }
+  // Everything due at `now`, rendered. Marks the progress and contacts to persist.
+  TickOutput tick(const core::engine::Engine& engine, core::Timestamp now);
+
+  // Since the last take: invoices whose progress changed, customers whose contacts changed, and
+  // the alerts to raise or resolve.
+  std::set<std::string> take_changed_progress();
+  std::set<std::string> take_changed_contacts();
+  std::vector<DunningNotice> take_notices();
+
+  core::dunning::DunningProgress progress(const std::string& invoice_id) const;
+  std::vector<core::Timestamp> contacts(const std::string& customer_id) const;
+  const core::dunning::Scheduler& scheduler() const { return scheduler_; }
+  const DunningSetup& setup() const { return *setup_; }
+
+ private:
+  DunningGlue(std::shared_ptr<const DunningSetup> setup, Ownership owns,
+              core::dunning::Scheduler scheduler)
+      : setup_(std::move(setup)), owns_(std::move(owns)), scheduler_(std::move(scheduler)) {}
+  bool owned(std::string_view customer_id) const { return !owns_ || owns_(customer_id); }
+  void sync_customer(const core::engine::Engine& engine, const core::engine::Customer& customer);
+  void sync_receivable(const core::engine::Engine& engine,
+                       const core::engine::Receivable& receivable, core::Timestamp now);
+  void notice(DunningNotice notice);
+
+  std::shared_ptr<const DunningSetup> setup_;
+  Ownership owns_;
+  core::dunning::Scheduler scheduler_;
+  std::unordered_map<std::string, core::dunning::DunningProgress> progress_;
+  std::unordered_map<std::string, std::vector<core::Timestamp>> contacts_;
+  // Customers with an open alert of that kind: resolved when the cause goes away.
+  std::set<std::string> without_address_;
+  std::set<std::string> bad_profile_;
+  std::set<std::string> changed_progress_;
+  std::set<std::string> changed_contacts_;
+  std::vector<DunningNotice> notices_;
+};
+
+// The rows DunningApplier stores (StateKind::dunning and StateKind::contacts): small JSON
+// documents, also served as their view.
+std::string progress_json(std::string_view invoice_id,
+                          const core::dunning::DunningProgress& progress);
+Result<std::pair<std::string, core::dunning::DunningProgress>> parse_progress_json(
+    std::string_view json);
+std::string contacts_json(std::string_view customer_id,
+                          const std::vector<core::Timestamp>& contacts);
+Result<std::pair<std::string, std::vector<core::Timestamp>>> parse_contacts_json(
+    std::string_view json);
+
+}  // namespace relance::state

@@ -1,0 +1,517 @@
+// Dunning inside the writer's transaction, with the shipped policies, templates and rates, an
+// injected time and a real SQLite store: what the scheduler decides lands in the outbox with the
+// state that caused it, once, and survives a restart.
+
+#include "state/dunning_applier.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <mutex>
+
+#include "config/config.hpp"
+#include "outbox/dispatcher.hpp"
+#include "outbox/payload.hpp"
+#include "outbox/recheck.hpp"
+#include "state/dunning_setup.hpp"
+#include "state/views_on_read.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "temp_dir.hpp"
+
+namespace relance::state {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using store::OutboxRow;
+using store::OutboxStatus;
+
+const std::string config_dir = std::string(RELANCE_SOURCE_DIR) + "/config";
+
+core::Date date(const char* text) { return core::parse_date(text).value(); }
+core::Timestamp at(const char* text) { return core::parse_timestamp(text).value(); }
+core::Money eur(std::int64_t minor) {
+  return core::Money{minor, core::Currency::from_code("EUR").value()};
+}
+
+core::Event encoded(core::EventData data, core::EventType type, std::string id,
+                    core::Timestamp time) {
+  core::Event event;
+  event.id = std::move(id);
+  event.source = "erp/test";
+  event.type = type;
+  event.time = time;
+  event.data = std::move(data);
+  core::encode_event(event);
+  return event;
+}
+
+core::Event customer(const std::string& id, std::vector<std::string> emails, core::Timestamp time,
+                     const std::string& event_id = "") {
+  core::CustomerUpserted d;
+  d.customer_id = id;
+  d.name = "Lefèvre & Fils";
+  d.emails = std::move(emails);
+  d.language = "fr";
+  return encoded(d, core::EventType::customer_upserted, event_id.empty() ? "cust-" + id : event_id,
+                 time);
+}
+
+core::Event invoice(const std::string& id, const std::string& customer_id, std::int64_t amount,
+                    const char* issued, const char* due, core::Timestamp time) {
+  core::InvoiceData d;
+  d.invoice_id = id;
+  d.customer_id = customer_id;
+  d.amount = eur(amount);
+  d.issue_date = date(issued);
+  d.due_date = date(due);
+  d.number = "FA-" + id;
+  return encoded(d, core::EventType::invoice_issued, "inv-" + id, time);
+}
+
+core::Event payment(const std::string& id, const std::string& invoice_id, std::int64_t amount,
+                    const char* received, core::Timestamp time) {
+  core::PaymentReceived d;
+  d.payment_id = id;
+  d.amount = eur(amount);
+  d.received_date = date(received);
+  d.allocations = {{invoice_id, eur(amount)}};
+  return encoded(d, core::EventType::payment_received, "pay-" + id, time);
+}
+
+core::Event promise(const std::string& invoice_id, std::int64_t amount, const char* promised,
+                    core::Timestamp time) {
+  core::PromiseToPayRecorded d;
+  d.invoice_ids = {invoice_id};
+  d.amount = eur(amount);
+  d.promised_date = date(promised);
+  d.promise_id = "PR-" + invoice_id;
+  return encoded(d, core::EventType::promise_to_pay_recorded, "promise-" + invoice_id, time);
+}
+
+config::Config shipped_config() {
+  config::Config config;
+  config.dunning.policies_directory = config_dir + "/policies";
+  config.dunning.templates_directory = config_dir + "/templates";
+  config.dunning.rates_directory = config_dir + "/rates";
+  config.dunning.company_name = "Exemple SAS";
+  config.dunning.company_iban = "FR76 3000 6000 0112 3456 7890 189";
+  config.dunning.company_bic = "AGRIFRPP";
+  config.dunning.company_email = "compta@exemple.fr";
+  config.email.from = "Exemple SAS <relances@exemple.fr>";
+  config.email.reply_to = "compta@exemple.fr";
+  return config;
+}
+
+// The writer's part, driven by hand: one transaction per call, at the time given.
+class Harness {
+ public:
+  explicit Harness(config::Config config = shipped_config()) : config_(std::move(config)) {
+    open();
+  }
+
+  void open() {
+    auto opened = store::open_sqlite_store({dir_.file("relance.db")});
+    ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+    store_ = std::move(opened).value();
+    auto options = engine_options(config_.engine);
+    ASSERT_TRUE(options.ok());
+    auto engine = EngineApplier::open(*store_, *options);
+    ASSERT_TRUE(engine.ok()) << engine.error().to_string();
+    engine_ = std::move(engine).value();
+    auto setup = load_dunning_setup(config_);
+    ASSERT_TRUE(setup.ok()) << setup.error().to_string();
+    auto dunning = DunningApplier::open(*store_, *engine_, *setup);
+    ASSERT_TRUE(dunning.ok()) << dunning.error().to_string();
+    dunning_ = std::move(dunning).value();
+  }
+  // A restart: everything in memory is gone, the database stays.
+  void restart() {
+    dunning_.reset();
+    engine_.reset();
+    store_.reset();
+    open();
+  }
+
+  void write(std::vector<core::Event> events, core::Timestamp now) {
+    commit([&](store::Transaction& tx) -> Result<void> {
+      for (const core::Event& event : events) {
+        auto appended = tx.append(event, now);
+        if (!appended) return appended.error();
+        if (*appended != store::AppendOutcome::appended) continue;
+        if (auto applied = dunning_->apply(tx, event, now); !applied) return applied;
+      }
+      return {};
+    });
+  }
+  // What the writer does when idle: a transaction only when the applier says time changed
+  // something.
+  void advance(core::Timestamp now) {
+    if (!dunning_->advance_due(now)) return;
+    commit([&](store::Transaction& tx) { return dunning_->advance(tx, now); });
+  }
+
+  std::vector<OutboxRow> outbox() {
+    auto rows = store_->list_outbox(std::nullopt, 0, 1000);
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? *rows : std::vector<OutboxRow>{};
+  }
+  std::vector<store::AlertRow> alerts(std::optional<store::AlertStatus> status) {
+    auto rows = store_->list_alerts(status, "", 1000);
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? *rows : std::vector<store::AlertRow>{};
+  }
+
+  store::Store& store() { return *store_; }
+  DunningApplier& dunning() { return *dunning_; }
+  const config::Config& config() const { return config_; }
+
+ private:
+  void commit(const std::function<Result<void>(store::Transaction&)>& work) {
+    const Result<void> done = [&]() -> Result<void> {
+      auto tx = store_->begin();
+      if (!tx) return tx.error();
+      if (auto worked = work(**tx); !worked) return worked;
+      if (auto flushed = dunning_->before_commit(**tx); !flushed) return flushed;
+      return (*tx)->commit();
+    }();
+    if (done) {
+      dunning_->committed();
+    } else {
+      dunning_->rolled_back();
+      ADD_FAILURE() << done.error().to_string();
+    }
+  }
+
+  config::Config config_;
+  store::testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<EngineApplier> engine_;
+  std::unique_ptr<DunningApplier> dunning_;
+};
+
+connectors::EmailMessage email_of(const OutboxRow& row) {
+  auto delivery = outbox::delivery_from_json(row.payload);
+  EXPECT_TRUE(delivery.ok()) << row.payload;
+  if (!delivery.ok()) return {};
+  const auto* email = std::get_if<connectors::EmailMessage>(&delivery->content);
+  EXPECT_NE(email, nullptr) << row.payload;
+  return email != nullptr ? *email : connectors::EmailMessage{};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Customer C-1 (French, one address) and invoice I-1 of 1,234.56 EUR due Tuesday 31 March 2026.
+void one_open_invoice(Harness& harness) {
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-03-02T09:00:00Z")),
+       invoice("I-1", "C-1", 123'456, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z"))},
+      at("2026-03-02T09:00:00Z"));
+}
+
+TEST(DunningApplier, courtesy_reminder_goes_out_five_days_before_the_due_date_in_the_window) {
+  Harness harness;
+  one_open_invoice(harness);
+  EXPECT_TRUE(harness.outbox().empty());
+  // due-5d is Thursday 26 March; the send window opens at 09:00 in Paris (08:00 UTC in winter).
+  harness.advance(at("2026-03-26T07:59:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  EXPECT_TRUE(harness.dunning().advance_due(at("2026-03-26T08:00:00Z")));
+  harness.advance(at("2026-03-26T08:00:00Z"));
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  const OutboxRow& row = rows.front();
+  EXPECT_EQ(row.sink, "email.file");
+  EXPECT_EQ(row.customer_id, "C-1");
+  EXPECT_EQ(row.invoice_ids, std::vector<std::string>{"I-1"});
+  EXPECT_TRUE(row.idempotency_key.starts_with("dunning/C-1/courtesy/2026-03-26/"))
+      << row.idempotency_key;
+  EXPECT_EQ(row.due_at, at("2026-03-26T08:00:00Z"));
+  const connectors::EmailMessage email = email_of(row);
+  EXPECT_EQ(email.to, std::vector<std::string>{"compta@client.fr"});
+  EXPECT_EQ(email.from, "Exemple SAS <relances@exemple.fr>");
+  EXPECT_EQ(email.reply_to, "compta@exemple.fr");
+  EXPECT_TRUE(contains(email.text, "FA-I-1")) << email.text;
+  EXPECT_TRUE(contains(email.text, "1\u202f234,56\u00a0EUR")) << email.text;
+  EXPECT_TRUE(contains(email.text, "Lefèvre & Fils")) << email.text;
+  EXPECT_TRUE(contains(email.html, "Lefèvre &amp; Fils")) << email.html;
+  // The step reached is stored and shown in the receivable's document.
+  auto progress = harness.store().find_state_view(store::StateKind::dunning, "I-1");
+  ASSERT_TRUE(progress.ok() && progress->has_value());
+  EXPECT_EQ(json::parse(**progress).at("level").as_int64(), 1);
+  // Nothing more is due before the first reminder (due+3d, Friday 3 April, 07:00 UTC in summer).
+  EXPECT_EQ(harness.dunning().glue().scheduler().scheduled_at("I-1"), at("2026-04-03T07:00:00Z"));
+  harness.advance(at("2026-03-26T08:30:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
+}
+
+class RecordingSink final : public connectors::Sink {
+ public:
+  std::string_view name() const override { return "email.file"; }
+  connectors::SinkAnswer deliver(const connectors::Delivery& delivery) override {
+    std::lock_guard lock(mutex_);
+    keys_.push_back(delivery.idempotency_key);
+    return {};
+  }
+  std::vector<std::string> keys() const {
+    std::lock_guard lock(mutex_);
+    return keys_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> keys_;
+};
+
+class FixedClock final : public core::Clock {
+ public:
+  explicit FixedClock(core::Timestamp now) : now_(now) {}
+  core::Timestamp now() const override { return now_; }
+
+ private:
+  core::Timestamp now_;
+};
+
+TEST(DunningApplier, payment_between_scheduling_and_sending_makes_the_dispatcher_drop_it) {
+  Harness harness;
+  one_open_invoice(harness);
+  harness.advance(at("2026-03-26T08:00:00Z"));
+  ASSERT_EQ(harness.outbox().size(), 1u);
+  // Paid in full before the dispatcher got to the row.
+  harness.write({payment("P-1", "I-1", 123'456, "2026-03-26", at("2026-03-26T08:00:30Z"))},
+                at("2026-03-26T08:00:30Z"));
+
+  const FixedClock clock(at("2026-03-26T08:01:00Z"));
+  auto options = engine_options(harness.config().engine);
+  ASSERT_TRUE(options.ok());
+  ViewsOnRead views(harness.store(), *options, clock);
+  RecordingSink sink;
+  outbox::Dispatcher dispatcher(
+      harness.store(), clock, {{"email.file", &sink}},
+      outbox::recheck_from_views([&views](std::string_view id) { return views.receivable(id); }),
+      outbox::DispatcherOptions{});
+  auto claimed = dispatcher.run_once();
+  ASSERT_TRUE(claimed.ok()) << claimed.error().to_string();
+  EXPECT_EQ(*claimed, 1u);
+  EXPECT_TRUE(sink.keys().empty());
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows.front().status, OutboxStatus::dropped);
+  EXPECT_TRUE(contains(rows.front().last_error, "I-1")) << rows.front().last_error;
+  // And the paid invoice is out of the schedule: nothing more is queued for it.
+  EXPECT_FALSE(harness.dunning().glue().scheduler().scheduled_at("I-1").has_value());
+  harness.advance(at("2026-04-20T08:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
+}
+
+TEST(DunningApplier, a_broken_promise_resumes_dunning_at_the_step_that_was_next) {
+  Harness harness;
+  one_open_invoice(harness);
+  // Downtime until the first reminder: the courtesy step, before the due date, is skipped.
+  harness.advance(at("2026-04-03T07:00:00Z"));
+  auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(contains(rows[0].idempotency_key, "/first_reminder/2026-04-03/"))
+      << rows[0].idempotency_key;
+  // Promised for 20 April; with the 3 days of grace dunning is paused through 23 April.
+  harness.write({promise("I-1", 123'456, "2026-04-20", at("2026-04-07T10:00:00Z"))},
+                at("2026-04-07T10:00:00Z"));
+  // The second reminder (due+15d, 15 April) does not go out while the promise holds.
+  for (const char* when :
+       {"2026-04-15T07:00:00Z", "2026-04-20T07:00:00Z", "2026-04-23T15:00:00Z"}) {
+    harness.advance(at(when));
+    EXPECT_EQ(harness.outbox().size(), 1u) << when;
+  }
+  // 24 April: the money has not come, the promise is broken, the second reminder goes out.
+  harness.advance(at("2026-04-24T07:00:00Z"));
+  rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(contains(rows[1].idempotency_key, "/second_reminder/2026-04-24/"))
+      << rows[1].idempotency_key;
+  const auto open_alerts = harness.alerts(store::AlertStatus::open);
+  EXPECT_TRUE(std::any_of(open_alerts.begin(), open_alerts.end(),
+                          [](const store::AlertRow& a) { return a.kind == "promise.broken"; }));
+}
+
+TEST(DunningApplier, a_restart_resumes_the_schedule_without_sending_again) {
+  Harness harness;
+  one_open_invoice(harness);
+  harness.advance(at("2026-03-26T08:00:00Z"));
+  ASSERT_EQ(harness.outbox().size(), 1u);
+
+  harness.restart();
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 1);
+  EXPECT_EQ(harness.dunning().glue().scheduler().scheduled_at("I-1"), at("2026-04-03T07:00:00Z"));
+  harness.advance(at("2026-03-26T08:00:00Z"));
+  harness.advance(at("2026-03-27T08:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
+  // The receivable's document shows the step reached.
+  const FixedClock clock(at("2026-03-27T08:00:00Z"));
+  ViewsOnRead views(harness.store(), core::engine::EngineOptions{}, clock);
+  auto view = views.receivable("I-1");
+  ASSERT_TRUE(view.ok() && view->has_value());
+  EXPECT_EQ(json::parse(**view).at("dunning_level").as_int64(), 1);
+
+  harness.advance(at("2026-04-03T07:00:00Z"));
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(contains(rows[1].idempotency_key, "/first_reminder/")) << rows[1].idempotency_key;
+  // Contact pressure remembered across the restart too.
+  harness.restart();
+  // (The one of 26 March is more than a week old on 3 April: it no longer matters.)
+  EXPECT_EQ(harness.dunning().glue().contacts("C-1"),
+            (std::vector<core::Timestamp>{at("2026-04-03T07:00:00Z")}));
+}
+
+TEST(DunningApplier, formal_notice_claims_late_interest_and_the_40_euro_indemnity) {
+  Harness harness;
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-01-02T09:00:00Z")),
+       invoice("I-1", "C-1", 100'000, "2025-12-16", "2026-01-15", at("2026-01-02T09:00:00Z"))},
+      at("2026-01-02T09:00:00Z"));
+  // due+30d is Saturday 14 February: Monday 16 February, 09:00 in Paris. The daemon was down
+  // since the start of January: only the formal notice goes out, the earlier steps are skipped.
+  harness.advance(at("2026-02-16T08:00:00Z"));
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(contains(rows[0].idempotency_key, "/formal_notice/2026-02-16/"))
+      << rows[0].idempotency_key;
+  const connectors::EmailMessage email = email_of(rows[0]);
+  // 1,000.00 EUR, 32 days late (16 January to 16 February inclusive) at 12.15 % (ECB 2.15 % on
+  // 1 January 2026 plus 10 points), actual/365: 1000 x 0.1215 x 32 / 365 = 10.652... -> 10.65.
+  EXPECT_TRUE(contains(email.text, "32 jours de retard")) << email.text;
+  EXPECT_TRUE(contains(email.text, "pénalités de retard 10,65\u00a0EUR")) << email.text;
+  EXPECT_TRUE(contains(email.text, "40,00\u00a0EUR pour 1 facture(s)")) << email.text;
+  // 1,000.00 + 10.65 + 40.00
+  EXPECT_TRUE(contains(email.text, "total réclamé : 1\u202f050,65\u00a0EUR")) << email.text;
+  EXPECT_TRUE(contains(email.text, "au plus tard le 24/02/2026")) << email.text;
+  EXPECT_TRUE(contains(email.subject, "Mise en demeure")) << email.subject;
+}
+
+TEST(DunningApplier, a_rate_missing_for_the_date_records_the_action_failed_and_goes_on) {
+  Harness harness;
+  // A formal notice in the second half of 2026: the shipped ECB table stops before 1 July.
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-06-01T09:00:00Z")),
+       invoice("I-1", "C-1", 100'000, "2026-06-01", "2026-07-01", at("2026-06-01T09:00:00Z")),
+       customer("C-2", {"ap@other.fr"}, at("2026-06-01T09:00:00Z")),
+       invoice("I-2", "C-2", 50'000, "2026-07-01", "2026-08-05", at("2026-06-01T09:00:00Z"))},
+      at("2026-06-01T09:00:00Z"));
+  harness.advance(at("2026-07-31T07:00:00Z"));  // I-1: formal notice; I-2: courtesy
+  const auto rows = harness.outbox();
+  std::vector<std::string> keys;
+  for (const OutboxRow& row : rows) keys.push_back(row.idempotency_key);
+  ASSERT_EQ(keys.size(), 1u) << ::testing::PrintToString(keys);
+  EXPECT_TRUE(keys[0].starts_with("dunning/C-2/courtesy/2026-07-31/")) << keys[0];
+  const auto open_alerts = harness.alerts(store::AlertStatus::open);
+  const auto failed =
+      std::find_if(open_alerts.begin(), open_alerts.end(),
+                   [](const store::AlertRow& a) { return a.kind == "dunning.action_failed"; });
+  ASSERT_NE(failed, open_alerts.end());
+  EXPECT_EQ(failed->customer_id, "C-1");
+  EXPECT_TRUE(contains(failed->json, "formal_notice")) << failed->json;
+  EXPECT_TRUE(contains(failed->json, "I-1")) << failed->json;
+  // The step counts as passed: the next tick does not try it again.
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 4);
+}
+
+TEST(DunningApplier, customer_without_address_raises_an_alert_resolved_when_one_is_given) {
+  Harness harness;
+  harness.write(
+      {customer("C-1", {}, at("2026-03-02T09:00:00Z")),
+       invoice("I-1", "C-1", 10'000, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z"))},
+      at("2026-03-02T09:00:00Z"));
+  harness.advance(at("2026-03-26T08:00:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  auto open_alerts = harness.alerts(store::AlertStatus::open);
+  ASSERT_EQ(open_alerts.size(), 1u);
+  EXPECT_EQ(open_alerts[0].kind, "dunning.no_email_address");
+  EXPECT_EQ(open_alerts[0].customer_id, "C-1");
+  EXPECT_TRUE(contains(open_alerts[0].json, "customer C-1 has no e-mail address"))
+      << open_alerts[0].json;
+
+  harness.write({customer("C-1", {"compta@client.fr"}, at("2026-03-27T09:00:00Z"), "cust-C-1-v2")},
+                at("2026-03-27T09:00:00Z"));
+  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
+  // The next step goes to the address now known.
+  harness.advance(at("2026-04-03T07:00:00Z"));
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(email_of(rows[0]).to, std::vector<std::string>{"compta@client.fr"});
+}
+
+TEST(DunningApplier, escalation_without_a_crm_is_mailed_to_the_company) {
+  Harness harness;
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-01-02T09:00:00Z")),
+       invoice("I-1", "C-1", 100'000, "2025-12-16", "2026-01-15", at("2026-01-02T09:00:00Z"))},
+      at("2026-01-02T09:00:00Z"));
+  harness.advance(at("2026-02-16T08:00:00Z"));  // formal notice
+  harness.advance(at("2026-03-02T08:00:00Z"));  // due+45d, 1 March is a Sunday: escalation
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(contains(rows[1].idempotency_key, "/escalation/")) << rows[1].idempotency_key;
+  EXPECT_EQ(rows[1].sink, "email.file");
+  EXPECT_EQ(email_of(rows[1]).to, std::vector<std::string>{"compta@exemple.fr"});
+}
+
+TEST(DunningApplier, escalation_with_a_crm_is_a_crm_task_on_the_customer) {
+  config::Config config = shipped_config();
+  config.crm.enabled = true;
+  Harness harness(config);
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-01-02T09:00:00Z")),
+       invoice("I-1", "C-1", 100'000, "2025-12-16", "2026-01-15", at("2026-01-02T09:00:00Z"))},
+      at("2026-01-02T09:00:00Z"));
+  harness.advance(at("2026-03-02T08:00:00Z"));
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].sink, "crm.rest");
+  auto delivery = outbox::delivery_from_json(rows[0].payload);
+  ASSERT_TRUE(delivery.ok());
+  const auto* task = std::get_if<connectors::CrmActivity>(&delivery->content);
+  ASSERT_NE(task, nullptr);
+  EXPECT_EQ(task->kind, connectors::CrmActivity::Kind::task);
+  EXPECT_EQ(task->customer_id, "C-1");
+  EXPECT_EQ(task->invoice_ids, std::vector<std::string>{"I-1"});
+  EXPECT_EQ(task->due_date, date("2026-03-02"));
+}
+
+TEST(DunningApplier, only_the_customers_this_daemon_owns_are_scheduled) {
+  Harness harness;
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-03-02T09:00:00Z")),
+       invoice("I-1", "C-1", 10'000, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z")),
+       customer("C-2", {"ap@other.fr"}, at("2026-03-02T09:00:00Z")),
+       invoice("I-2", "C-2", 10'000, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z"))},
+      at("2026-03-02T09:00:00Z"));
+  // A rebalance gave this daemon C-2's partition only.
+  harness.dunning().set_ownership(
+      [](std::string_view customer_id) { return customer_id == "C-2"; });
+  EXPECT_TRUE(harness.dunning().advance_due(at("2026-03-02T09:01:00Z")));
+  harness.advance(at("2026-03-26T08:00:00Z"));
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].customer_id, "C-2");
+  EXPECT_FALSE(harness.dunning().glue().scheduler().scheduled_at("I-1").has_value());
+}
+
+TEST(DunningApplier, setup_errors_name_the_key_and_the_folder) {
+  config::Config config = shipped_config();
+  config.dunning.policies_directory = "/nonexistent/policies";
+  auto setup = load_dunning_setup(config);
+  ASSERT_FALSE(setup.ok());
+  EXPECT_EQ(setup.error().field, "dunning.policies_directory");
+  EXPECT_TRUE(contains(setup.error().message, "/nonexistent/policies")) << setup.error().message;
+
+  config::EngineConfig engine;
+  engine.write_off_tolerance = {{"EUR", "1.005"}};
+  auto options = engine_options(engine);
+  ASSERT_FALSE(options.ok());
+  EXPECT_EQ(options.error().field, "engine.write_off_tolerance.EUR");
+}
+
+}  // namespace
+}  // namespace relance::state

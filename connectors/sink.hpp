@@ -60,6 +60,11 @@ class Sink {
   virtual std::string_view name() const = 0;
   // Blocking; every I/O inside has a deadline.
   virtual SinkAnswer deliver(const Delivery& delivery) = 0;
+  // Whether delivering the same Delivery twice leaves the receiver as after one delivery (the
+  // receiver drops a second copy by its idempotency key, or the sink overwrites it). A send cut
+  // by a crash is requeued only for such a sink; otherwise it is parked for an operator, since
+  // it may have gone out. Defaults to false: at most once unless a sink says otherwise.
+  virtual bool redelivery_safe() const { return false; }
 };
 
 }  // namespace relance::connectors

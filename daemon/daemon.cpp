@@ -17,6 +17,7 @@
 #include "metrics/metrics.hpp"
 #include "outbox/dispatcher.hpp"
 #include "outbox/recheck.hpp"
+#include "sinks.hpp"
 #include "state/engine_applier.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -54,27 +55,6 @@ Result<std::unique_ptr<store::Store>> open_store(const config::StoreConfig& conf
     }
   }
   return store::open_sqlite_store(store::SqliteOptions{config.sqlite_path});
-}
-
-// The delivery sinks the configuration describes, by registered name.
-Result<std::vector<std::unique_ptr<connectors::Sink>>> make_sinks(const config::Config& config) {
-  std::vector<std::unique_ptr<connectors::Sink>> sinks;
-  if (config.email.sink == config::EmailSinkKind::file) {
-    connectors::FileSinkOptions options;
-    options.directory = config.email.file_directory;
-    // relance.yaml has no Message-ID domain key yet. A fixed one (RFC 2606 reserves .invalid)
-    // keeps the Message-ID of a key the same on every daemon, so receivers can deduplicate.
-    options.message_id_domain = "relance.invalid";
-    auto sink = connectors::make_sink("email.file", options);
-    if (!sink) return sink.error().within("email.file");
-    sinks.push_back(std::move(sink).value());
-  } else {
-    // relance.yaml has no SMTP settings yet: email.smtp actions wait, dead, for an operator.
-    log::warn(
-        "email.sink is smtp but no SMTP server is configured; email actions will be dead "
-        "letters until one is");
-  }
-  return sinks;
 }
 
 }  // namespace
@@ -117,7 +97,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
                            .batch_delay_max = config.writer.batch_delay_max,
                            .queue_events_max = config.writer.queue_events_max},
       impl->registry, nullptr, impl->engine.get());
-  auto sinks = make_sinks(config);
+  auto sinks = make_sinks(config, impl->clock);
   if (!sinks) {
     impl->writer->stop();
     return sinks.error();
@@ -127,8 +107,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   for (const auto& sink : impl->sinks) sinks_by_name.emplace(sink->name(), sink.get());
   impl->dispatcher = std::make_unique<outbox::Dispatcher>(
       *impl->store, impl->clock, std::move(sinks_by_name), outbox::recheck_from_views(*impl->store),
-      outbox::DispatcherOptions{}, &impl->registry);
-  // Rows a previous run left in `sending` go back to pending first (at least once).
+      dispatcher_options(config.dispatcher), &impl->registry);
+  // Rows a previous run left in `sending` first: requeued, or parked as dead when their sink
+  // cannot drop a second copy (see outbox::Dispatcher::recover).
   if (auto started = impl->dispatcher->start(); !started) {
     impl->writer->stop();
     return started.error();

@@ -31,15 +31,41 @@ Dispatcher::Dispatcher(store::Store& store, const core::Clock& clock,
 
 Dispatcher::~Dispatcher() { stop(); }
 
-Result<std::int64_t> Dispatcher::recover() {
+Result<Recovery> Dispatcher::recover() {
   const core::Timestamp now = clock_.now();
+  Recovery recovery;
+  // A row in `sending` may or may not have reached its receiver. Those of a sink that cannot
+  // drop a second copy are parked first; what stays in `sending` is then requeued in one go.
+  std::int64_t after = 0;
+  while (true) {
+    auto rows = store_.list_outbox(OutboxStatus::sending, after, recovery_page_rows);
+    if (!rows) return rows.error();
+    for (const OutboxRow& row : *rows) {
+      after = row.id;
+      if (row.updated_at > now) continue;  // claimed after this start began: not a leftover
+      const auto found = sinks_.find(row.sink);
+      if (found != sinks_.end() && found->second->redelivery_safe()) continue;
+      auto parked = store_.settle_outbox(row.id, {OutboxStatus::dead, true, std::nullopt,
+                                                  std::string(interrupted_send_error), now});
+      if (!parked) return parked.error();
+      if (!*parked) continue;  // settled meanwhile
+      ++recovery.parked;
+      count(row.sink, "interrupted");
+      log::warn("outbox action interrupted while sending: delivery unknown, parked as dead",
+                {{"id", row.id},
+                 {"sink", std::string_view(row.sink)},
+                 {"key", std::string_view(row.idempotency_key)}});
+    }
+    if (rows->size() < recovery_page_rows) break;
+  }
   auto requeued = store_.requeue_outbox_sending(now, now);
   if (!requeued) return requeued.error();
-  if (*requeued > 0) {
+  recovery.requeued = *requeued;
+  if (recovery.requeued > 0) {
     log::warn("outbox rows left in sending by the previous run are pending again",
-              {{"rows", *requeued}});
+              {{"rows", recovery.requeued}});
   }
-  return requeued;
+  return recovery;
 }
 
 Result<std::size_t> Dispatcher::run_once() {
@@ -130,7 +156,7 @@ void Dispatcher::settle(const OutboxRow& row, const OutboxSettlement& settlement
                         std::string_view outcome) {
   auto settled = store_.settle_outbox(row.id, settlement);
   if (!settled) {
-    // The row stays in `sending`; recover() at the next start puts it back (at least once).
+    // The row stays in `sending`; recover() at the next start requeues or parks it.
     log::error("could not record an outbox outcome",
                {{"id", row.id}, {"outcome", outcome}, {"error", settled.error().to_string()}});
     return;

@@ -10,9 +10,14 @@
 //                Retry-After when longer), dead once `attempts_max` sends have failed;
 //   rejected  -> dead at once, with the peer's answer.
 // A sink whose sends keep failing opens its circuit: its rows wait for the cool-down instead of
-// hammering it, then one probe decides whether it closes again. At start, rows left in `sending`
-// go back to pending: delivery is at least once, and the idempotency key (Idempotency-Key
-// header, Message-ID) lets the receiver drop a second copy.
+// hammering it, then one probe decides whether it closes again.
+//
+// At start, a row left in `sending` may or may not have been delivered. For a sink whose
+// receiver drops a second copy (Sink::redelivery_safe: email.file overwrites nothing, crm.rest
+// sends Idempotency-Key) it goes back to pending. For one that cannot (SMTP: a second message
+// with the same Message-ID is delivered again) it is parked as dead with
+// `interrupted_send_error`: at most once, and an operator who checked the receiver replays it
+// with POST /v1/outbox/{id}/retry.
 
 #include <chrono>
 #include <condition_variable>
@@ -66,6 +71,17 @@ struct DispatcherOptions {
 
 enum class CircuitState { closed, open, half_open };
 
+// last_error of a row parked at start because its send was cut and its sink cannot deduplicate.
+inline constexpr std::string_view interrupted_send_error =
+    "interrupted while sending (the daemon stopped between the send and its record): delivery "
+    "unknown; check whether the receiver got it before retrying";
+
+// What recover() did with the rows a previous run left in `sending`.
+struct Recovery {
+  std::int64_t requeued = 0;  // pending again (sinks that deduplicate)
+  std::int64_t parked = 0;    // dead with interrupted_send_error (sinks that cannot)
+};
+
 class Dispatcher {
  public:
   // `sinks` by registered name; `metrics` may be null. All must outlive the dispatcher.
@@ -76,9 +92,9 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  // Rows left in `sending` by a previous run go back to pending; returns how many. start()
+  // Rows left in `sending` by a previous run: pending again, or parked (see above). start()
   // calls it first; call it directly only when driving turns by hand.
-  Result<std::int64_t> recover();
+  Result<Recovery> recover();
   // One turn: claims the due rows and handles each; returns how many were claimed.
   Result<std::size_t> run_once();
 
@@ -98,6 +114,9 @@ class Dispatcher {
     int consecutive_failures = 0;
     core::Timestamp open_until{};
   };
+
+  // Rows of `sending` read per store call in recover().
+  static constexpr std::size_t recovery_page_rows = 500;
 
   void handle(const store::OutboxRow& row);
   void settle(const store::OutboxRow& row, const store::OutboxSettlement& settlement,

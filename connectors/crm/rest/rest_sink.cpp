@@ -388,6 +388,9 @@ class RestSink final : public Sink {
   }
 
   std::string_view name() const override { return "crm.rest"; }
+  // Every request carries the Idempotency-Key header: the CRM (or a proxy in front of it)
+  // drops a second copy.
+  bool redelivery_safe() const override { return true; }
 
   SinkAnswer deliver(const Delivery& delivery) override {
     try {

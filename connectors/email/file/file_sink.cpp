@@ -45,6 +45,8 @@ class FileSink final : public Sink {
   explicit FileSink(FileSinkOptions options) : options_(std::move(options)) {}
 
   std::string_view name() const override { return "email.file"; }
+  // The file is named after the idempotency key and never replaced: a second copy is a no-op.
+  bool redelivery_safe() const override { return true; }
 
   SinkAnswer deliver(const Delivery& delivery) override {
     const auto* message = std::get_if<EmailMessage>(&delivery.content);

@@ -74,6 +74,9 @@ class SmtpSink final : public Sink {
   }
 
   std::string_view name() const override { return "email.smtp"; }
+  // A receiving server accepts a second message with the same Message-ID: a send cut by a crash
+  // must not be repeated without an operator.
+  bool redelivery_safe() const override { return false; }
 
   SinkAnswer deliver(const Delivery& delivery) override {
     using Outcome = SinkAnswer::Outcome;

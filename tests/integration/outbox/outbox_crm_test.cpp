@@ -138,7 +138,7 @@ TEST_F(OutboxCrmTest, each_task_is_created_exactly_once_through_429_and_500s) {
   dispatcher_ = std::make_unique<Dispatcher>(
       *store_, clock_, std::map<std::string, connectors::Sink*>{{"crm.rest", sink_.get()}}, nullptr,
       options, &metrics_);
-  ASSERT_EQ(*dispatcher_->recover(), 0);
+  ASSERT_EQ(dispatcher_->recover()->requeued, 0);
 
   // C-1: 201. C-2: 429 with Retry-After: 90, longer than the first backoff (10 s).
   ASSERT_EQ(turn(), 2u);

@@ -40,8 +40,10 @@ class ManualClock final : public core::Clock {
 // Answers from a script (then `fallback`), keeping every delivery it was given.
 class ScriptedSink final : public connectors::Sink {
  public:
-  explicit ScriptedSink(std::string name) : name_(std::move(name)) {}
+  explicit ScriptedSink(std::string name, bool redelivery_safe = true)
+      : name_(std::move(name)), redelivery_safe_(redelivery_safe) {}
   std::string_view name() const override { return name_; }
+  bool redelivery_safe() const override { return redelivery_safe_; }
   SinkAnswer deliver(const connectors::Delivery& delivery) override {
     std::lock_guard lock(mutex_);
     keys_.push_back(delivery.idempotency_key);
@@ -66,6 +68,7 @@ class ScriptedSink final : public connectors::Sink {
 
  private:
   std::string name_;
+  bool redelivery_safe_;
   mutable std::mutex mutex_;
   std::deque<SinkAnswer> script_;
   SinkAnswer fallback_{SinkAnswer::Outcome::delivered, std::nullopt, "201 Created"};
@@ -121,8 +124,9 @@ class DispatcherTest : public ::testing::Test {
   Dispatcher& dispatcher() {
     if (!dispatcher_) {
       dispatcher_ = std::make_unique<Dispatcher>(
-          store_, clock_, std::map<std::string, connectors::Sink*>{{"crm.rest", &sink_}}, recheck_,
-          options_, &metrics_);
+          store_, clock_,
+          std::map<std::string, connectors::Sink*>{{"crm.rest", &sink_}, {"email.smtp", &smtp_}},
+          recheck_, options_, &metrics_);
     }
     return *dispatcher_;
   }
@@ -142,6 +146,8 @@ class DispatcherTest : public ::testing::Test {
   store::testing::FakeStore store_;
   ManualClock clock_;
   ScriptedSink sink_{"crm.rest"};
+  // Like SMTP: cannot drop a second copy, so a send cut by a crash is not repeated.
+  ScriptedSink smtp_{"email.smtp", false};
   metrics::Registry metrics_;
   Recheck recheck_;
   DispatcherOptions options_;
@@ -374,10 +380,66 @@ TEST_F(DispatcherTest, rows_left_in_sending_by_a_crash_are_sent_again_after_reco
   ASSERT_EQ(store_.claim_outbox(t0, 10)->size(), 1u);
   EXPECT_EQ(turn(), 0u);
   clock_.set(t0 + 5s);
-  ASSERT_EQ(*dispatcher().recover(), 1);
+  const auto recovered = dispatcher().recover();
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(recovered->requeued, 1);
+  EXPECT_EQ(recovered->parked, 0);
   ASSERT_EQ(turn(), 1u);
   EXPECT_EQ(row(id).status, OutboxStatus::delivered);
   EXPECT_EQ(sink_.keys(), std::vector<std::string>{"K"});
+}
+
+TEST_F(DispatcherTest, send_cut_by_a_crash_on_a_sink_that_cannot_deduplicate_is_parked_not_resent) {
+  const auto mail = enqueue("MAIL", "email.smtp");
+  const auto task = enqueue("TASK", "crm.rest");
+  const auto gone = enqueue("GONE", "crm.nowhere");  // a sink no longer configured
+  const auto waiting = enqueue("LATER", "email.smtp", t0 + 1h);
+  // A previous dispatcher claimed the three due rows and died mid-send.
+  ASSERT_EQ(store_.claim_outbox(t0, 10)->size(), 3u);
+  clock_.set(t0 + 5s);
+  const auto recovered = dispatcher().recover();
+  ASSERT_TRUE(recovered) << recovered.error().to_string();
+  EXPECT_EQ(recovered->requeued, 1);
+  EXPECT_EQ(recovered->parked, 2);
+
+  for (const auto id : {mail, gone}) {
+    const OutboxRow parked = row(id);
+    EXPECT_EQ(parked.status, OutboxStatus::dead) << parked.idempotency_key;
+    EXPECT_EQ(parked.last_error, interrupted_send_error);
+    EXPECT_EQ(parked.attempts, 1);  // the cut send counts: it may have gone out
+  }
+  EXPECT_EQ(row(task).status, OutboxStatus::pending);
+  EXPECT_EQ(row(waiting).status, OutboxStatus::pending);
+
+  // Nothing sends the parked mail again by itself, however long the dispatcher runs.
+  clock_.set(t0 + 2h);
+  EXPECT_EQ(turn(), 2u);  // TASK and LATER
+  EXPECT_EQ(sink_.keys(), std::vector<std::string>{"TASK"});
+  EXPECT_EQ(smtp_.keys(), std::vector<std::string>{"LATER"});
+  EXPECT_EQ(turn(), 0u);
+  EXPECT_EQ(row(mail).status, OutboxStatus::dead);
+
+  // An operator who checked the mailbox replays it: sent once more, by hand.
+  ASSERT_EQ(*store_.retry_outbox(mail, clock_.now()), store::OutboxRetryOutcome::retried);
+  EXPECT_EQ(turn(), 1u);
+  EXPECT_EQ(row(mail).status, OutboxStatus::delivered);
+  EXPECT_EQ(smtp_.keys(), (std::vector<std::string>{"LATER", "MAIL"}));
+
+  const std::string text = metrics_.render();
+  EXPECT_NE(
+      text.find(R"(relance_outbox_deliveries_total{sink="email.smtp",outcome="interrupted"} 1)"),
+      std::string::npos)
+      << text;
+}
+
+TEST_F(DispatcherTest, recover_with_nothing_left_in_sending_changes_nothing) {
+  const auto id = enqueue("K", "email.smtp");
+  const auto recovered = dispatcher().recover();
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(recovered->requeued, 0);
+  EXPECT_EQ(recovered->parked, 0);
+  EXPECT_EQ(row(id).status, OutboxStatus::pending);
+  EXPECT_EQ(row(id).attempts, 0);
 }
 
 TEST_F(DispatcherTest, metrics_count_outcomes_by_sink_and_depth_by_status) {

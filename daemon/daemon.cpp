@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "connectors/kafka/event_publisher.hpp"
 #include "connectors/kafka/source.hpp"
 #include "connectors/kafka/writer_destination.hpp"
 #include "connectors/registry.hpp"
@@ -41,9 +42,11 @@ log::Level to_log_level(config::LogLevel level) {
   return log::Level::info;
 }
 
-Result<std::unique_ptr<store::Store>> open_store(const config::StoreConfig& config) {
+Result<std::unique_ptr<store::Store>> open_store(const config::StoreConfig& config,
+                                                 metrics::Registry& registry) {
   if (config.backend == config::StoreBackend::postgres) {
-    return store::open_postgres_store(store::PostgresOptions{.url = config.postgres_url});
+    return store::open_postgres_store(
+        store::PostgresOptions{.url = config.postgres_url, .metrics = &registry});
   }
   const std::filesystem::path path(config.sqlite_path);
   if (path.has_parent_path()) {
@@ -75,6 +78,8 @@ struct Daemon::Impl {
   // The Kafka source (kafka.enabled) hands its batches to the writer; /readyz asks it.
   std::unique_ptr<connectors::kafka::WriterDestination> kafka_destination;
   std::unique_ptr<connectors::kafka::KafkaSource> kafka;
+  // kafka.webhook_publish: POST /v1/events goes to Kafka; destroyed after the server.
+  std::unique_ptr<connectors::kafka::EventPublisher> publisher;
   std::unique_ptr<http::Server> server;
   std::mutex stop_mutex;
   bool stopped = false;
@@ -84,7 +89,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   log::set_level(to_log_level(config.log_level));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  auto store = open_store(config.store);
+  auto store = open_store(config.store, impl->registry);
   if (!store) return store.error();
   impl->store = std::move(store).value();
   // Loads the stored state (or rebuilds it from the journal) before the writer takes events.
@@ -133,12 +138,27 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
     }
     impl->kafka = std::move(source).value();
   }
+  if (config.kafka.enabled && config.kafka.webhook_publish) {
+    auto publisher = connectors::kafka::EventPublisher::create(
+        connectors::kafka::ProducerOptions{.brokers = config.kafka.brokers,
+                                           .client = config.kafka.client,
+                                           .client_id = "relanced-webhook"},
+        config.kafka.topics.empty() ? std::string() : config.kafka.topics.front(),
+        config.writer.queue_events_max, impl->registry);
+    if (!publisher) {
+      if (impl->kafka) impl->kafka->stop();
+      impl->writer->stop();
+      return publisher.error();
+    }
+    impl->publisher = std::move(publisher).value();
+  }
   auto server = http::Server::start(
       config.http, *impl->store, *impl->writer, impl->registry, config.writer.batch_events_max,
       [kafka = impl->kafka.get(), group = config.kafka.group_id]() -> std::optional<std::string> {
         if (kafka == nullptr || kafka->assigned_partitions() > 0) return std::nullopt;
         return "the Kafka consumer owns no partition yet (group " + group + ")";
-      });
+      },
+      impl->publisher.get());
   if (!server) {
     if (impl->kafka) impl->kafka->stop();
     impl->writer->stop();
@@ -184,6 +204,7 @@ void Daemon::stop() {
   impl_->dispatcher->stop();
   impl_->server->stop();
   impl_->server.reset();
+  impl_->publisher.reset();  // after the server: answers what is still in flight
   impl_->kafka.reset();
   impl_->writer.reset();
   impl_->dispatcher.reset();

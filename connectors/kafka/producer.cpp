@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -35,7 +36,19 @@ struct Call {
   std::vector<Published> answers;
   std::vector<bool> reported;
   std::size_t waiting = 0;
+  bool queued_all = false;  // publish_async() queued every record: the count can reach 0
+  std::function<void(std::vector<Published>)> on_done;  // async calls; run once, unlocked
 };
+
+// Runs the call's completion when nothing is left to report. Takes the lock held on its mutex.
+void complete_if_done(Call& call, std::unique_lock<std::mutex>& lock) {
+  if (!call.queued_all || call.waiting > 0 || !call.on_done) return;
+  auto done = std::move(call.on_done);
+  call.on_done = nullptr;
+  std::vector<Published> answers = call.answers;
+  lock.unlock();
+  done(std::move(answers));
+}
 
 // The opaque of one message; freed by its delivery report.
 struct Pending {
@@ -87,6 +100,8 @@ struct Producer::Impl {
   void close_handle();
   void poll_loop();
   void replace_after_fatal(rd_kafka_t* broken);
+  // Hands every record to librdkafka (or answers it at once when it cannot be queued).
+  void queue(const std::shared_ptr<Call>& call, std::span<const Record> records);
 
   static void on_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
     auto* pending = static_cast<Pending*>(message->_private);
@@ -101,16 +116,17 @@ struct Producer::Impl {
       answer.detail = describe(message->err);
       if (message->err == RD_KAFKA_RESP_ERR__FATAL) answer.detail += " (producer replaced)";
     }
-    {
-      std::lock_guard lock(pending->call->mutex);
-      if (!pending->call->reported[pending->index]) {
-        pending->call->reported[pending->index] = true;
-        pending->call->answers[pending->index] = std::move(answer);
-        --pending->call->waiting;
-      }
-    }
-    pending->call->cv.notify_all();
+    std::shared_ptr<Call> call = std::move(pending->call);
+    const std::size_t index = pending->index;
     delete pending;
+    std::unique_lock lock(call->mutex);
+    if (!call->reported[index]) {
+      call->reported[index] = true;
+      call->answers[index] = std::move(answer);
+      --call->waiting;
+    }
+    call->cv.notify_all();
+    complete_if_done(*call, lock);
   }
 
   const ProducerOptions options;
@@ -245,16 +261,16 @@ Result<std::unique_ptr<Producer>> Producer::create(ProducerOptions options) {
 Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Producer::~Producer() = default;
 
-std::vector<Published> Producer::publish(std::span<const Record> records) {
-  auto call = std::make_shared<Call>();
+void Producer::Impl::queue(const std::shared_ptr<Call>& call, std::span<const Record> records) {
   call->answers.resize(records.size());
   call->reported.assign(records.size(), false);
   {
-    std::shared_lock lock(impl_->handle_mutex);
+    std::shared_lock lock(handle_mutex);
     for (std::size_t i = 0; i < records.size(); ++i) {
-      Published& answer = call->answers[i];
-      if (impl_->handle == nullptr) {
-        answer = {Published::Outcome::transient, "the Kafka producer is being recreated"};
+      if (handle == nullptr) {
+        std::lock_guard call_lock(call->mutex);
+        call->reported[i] = true;
+        call->answers[i] = {Published::Outcome::transient, "the Kafka producer is being recreated"};
         continue;
       }
       const Record& record = records[i];
@@ -271,7 +287,7 @@ std::vector<Published> Producer::publish(std::span<const Record> records) {
       const void* key = record.key ? record.key->data() : nullptr;
       const std::size_t key_size = record.key ? record.key->size() : 0;
       const rd_kafka_resp_err_t err = rd_kafka_producev(
-          impl_->handle, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
+          handle, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
           RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
           RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
@@ -281,12 +297,28 @@ std::vector<Published> Producer::publish(std::span<const Record> records) {
         std::lock_guard call_lock(call->mutex);
         --call->waiting;
         call->reported[i] = true;
-        answer = {is_permanent(err) ? Published::Outcome::permanent : Published::Outcome::transient,
-                  describe(err)};
-        if (err == RD_KAFKA_RESP_ERR__FATAL) impl_->fatal_seen = true;
+        call->answers[i] = {
+            is_permanent(err) ? Published::Outcome::permanent : Published::Outcome::transient,
+            describe(err)};
+        if (err == RD_KAFKA_RESP_ERR__FATAL) fatal_seen = true;
       }
     }
   }
+  std::unique_lock lock(call->mutex);
+  call->queued_all = true;
+  complete_if_done(*call, lock);
+}
+
+void Producer::publish_async(std::span<const Record> records,
+                             std::function<void(std::vector<Published>)> done) {
+  auto call = std::make_shared<Call>();
+  call->on_done = std::move(done);
+  impl_->queue(call, records);
+}
+
+std::vector<Published> Producer::publish(std::span<const Record> records) {
+  auto call = std::make_shared<Call>();
+  impl_->queue(call, records);
   // Every queued record gets its report within message.timeout.ms; the margin covers the report
   // itself. What is still unreported then is answered transient (and reported later to nobody).
   const auto deadline = SteadyClock::now() + impl_->options.delivery_timeout + report_margin;

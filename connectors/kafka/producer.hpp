@@ -5,6 +5,7 @@
 // may call publish(); one thread of its own serves librdkafka's delivery reports.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,11 @@ class Producer {
   // delivery_timeout (plus a margin for the report itself). One answer per record, in order.
   std::vector<Published> publish(std::span<const Record> records);
   Published publish(const Record& record) { return publish(std::span(&record, 1)).front(); }
+  // The same without waiting: `done` gets the answers, once, on librdkafka's report thread (or
+  // on the caller's when nothing could be queued). Every queued record is reported within
+  // delivery_timeout, and the destructor reports what it purges, so `done` always runs.
+  void publish_async(std::span<const Record> records,
+                     std::function<void(std::vector<Published>)> done);
 
  private:
   struct Impl;

@@ -163,6 +163,7 @@ struct KafkaSource::Impl {
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void assign(rd_kafka_topic_partition_list_t* partitions, bool cooperative);
   void revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative);
+  void track_assigned(const std::vector<TopicPartition>& added);
   void take(rd_kafka_message_t* message);
   void dead_letter(DeadLetter letter);
   void produce(std::size_t index);
@@ -422,11 +423,43 @@ void KafkaSource::Impl::assign(rd_kafka_topic_partition_list_t* partitions, bool
   }
   // Newly assigned partitions start unpaused; keep them in step with the others.
   if (paused) rd_kafka_pause_partitions(consumer, make_list(added).get());
+  track_assigned(added);
   assigned_count.store(assignment.size());
   assigned_gauge.set(static_cast<double>(assignment.size()));
   log::info("kafka partitions assigned",
             {{"count", added.size()}, {"owned", assignment.size()}, {"group", options.group_id}});
   update_lag();
+}
+
+void KafkaSource::Impl::track_assigned(const std::vector<TopicPartition>& added) {
+  std::set<std::int32_t> owned;
+  for (const auto& [topic, partition] : added) {
+    if (topic == options.topics.front()) owned.insert(partition);
+  }
+  if (owned.empty()) return;
+  if (options.on_assigned) options.on_assigned(owned);
+  if (!options.ownership) return;
+  // The partition count decides which customers the partitions hold; the assignment came from
+  // metadata the client has, so this is answered locally in the common case.
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(consumer, options.topics.front().c_str(), nullptr);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(consumer, 0, topic, &metadata, int(seek_timeout.count()));
+  rd_kafka_topic_destroy(topic);
+  std::int32_t count = 0;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1) {
+    count = metadata->topics[0].partition_cnt;
+  }
+  if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+  if (count <= 0) {
+    // Without the count no customer can be placed: own none rather than guess.
+    log::error(
+        "kafka: cannot read the partition count; acting for no customer of these "
+        "partitions until the next assignment",
+        {{"topic", options.topics.front()}, {"reason", rd_kafka_err2str(err)}});
+    return;
+  }
+  options.ownership->assigned(count, owned);
 }
 
 void KafkaSource::Impl::revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {
@@ -446,6 +479,17 @@ void KafkaSource::Impl::revoke(rd_kafka_topic_partition_list_t* partitions, bool
     assignment.erase(tp);
     dead_lettered_through.erase(tp);
     if (auto gauge = lag_gauges.find(tp); gauge != lag_gauges.end()) gauge->second->set(0);
+  }
+  if (options.ownership) {
+    // What was read from them is stored (drain above): their customers go to the next owner.
+    std::set<std::int32_t> gone;
+    for (int i = 0; i < partitions->cnt; ++i) {
+      if (partitions->elems[i].topic == options.topics.front()) {
+        gone.insert(partitions->elems[i].partition);
+      }
+    }
+    if (!cooperative) gone = options.ownership->partitions();
+    options.ownership->revoked(gone);
   }
   if (!cooperative) assignment.clear();
   assigned_count.store(assignment.size());

@@ -17,9 +17,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "connectors/kafka/ownership.hpp"
 #include "core/event.hpp"
 #include "core/result.hpp"
 #include "metrics/metrics.hpp"
@@ -63,6 +65,12 @@ struct SourceOptions {
   std::chrono::milliseconds drain_timeout{10000};
   // How long a dead letter may take to be acknowledged by the brokers before it is tried again.
   std::chrono::milliseconds dead_letter_timeout{10000};
+  // Several daemons: the partitions of topics.front() this consumer owns, kept up to date (after
+  // its batches are stored on revocation; once seeked on assignment). Null: not tracked.
+  std::shared_ptr<Ownership> ownership;
+  // Called on the consumer thread once new partitions are assigned and before any of their
+  // messages is handed over: the daemon refreshes what another owner may have changed.
+  std::function<void(const std::set<std::int32_t>& partitions)> on_assigned;
 };
 
 class KafkaSource {

@@ -698,10 +698,10 @@ void Api::post_events(Request request, Reply reply) {
   }
 
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
-  const ingest::Admission admission =
-      writer_.submit(std::move(events), [this, answer_head = std::move(answer_head),
-                                         status_at = std::move(status_at), types = std::move(types),
-                                         shared_reply](ingest::WriteOutcome outcome) {
+  const ingest::Admission admission = destination_->submit(
+      std::move(events),
+      [this, answer_head = std::move(answer_head), status_at = std::move(status_at),
+       types = std::move(types), shared_reply](ingest::WriteOutcome outcome) {
         if (!outcome) {
           (*shared_reply)(problem(
               500, "commit-failed", "Internal Server Error",

@@ -15,6 +15,7 @@
 
 #include "core/clock.hpp"
 #include "core/event.hpp"
+#include "http/event_destination.hpp"
 #include "ingest/writer.hpp"
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
@@ -75,6 +76,11 @@ class Api {
   // partition yet), or nullopt. Set before requests are served; called from any I/O thread.
   using ReadinessCheck = std::function<std::optional<std::string>()>;
   void set_readiness_check(ReadinessCheck check) { readiness_check_ = std::move(check); }
+  // Where POST /v1/events sends what it validated (the writer unless set); set before
+  // requests are served, must outlive the Api.
+  void set_event_destination(EventDestination* destination) {
+    destination_ = destination != nullptr ? destination : &writer_destination_;
+  }
 
   // An answer the transport gives on its own (413 over the body limit, 400 for a message that
   // is not HTTP), counted in the metrics like the others.
@@ -103,6 +109,8 @@ class Api {
   metrics::Registry& metrics_;
   ApiLimits limits_;
   ReadinessCheck readiness_check_;
+  WriterEventDestination writer_destination_{writer_};
+  EventDestination* destination_ = &writer_destination_;
   // When a replayed outbox action is due (now).
   core::SystemClock clock_;
 

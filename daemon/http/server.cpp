@@ -379,9 +379,10 @@ void ServerCore::post_to_all(const std::function<void(Worker&)>& action) {
 Result<std::unique_ptr<Server>> Server::start(
     const config::HttpConfig& config, store::Store& store, ingest::Writer& writer,
     metrics::Registry& metrics, std::size_t request_events_max,
-    std::function<std::optional<std::string>()> readiness_check) {
+    std::function<std::optional<std::string>()> readiness_check, EventDestination* events) {
   auto impl = std::make_unique<Impl>(config, store, writer, metrics, request_events_max);
   impl->api_.set_readiness_check(std::move(readiness_check));
+  impl->api_.set_event_destination(events);
   beast::error_code ec;
   tcp::endpoint endpoint;
   if (const auto address = net::ip::make_address(config.listen_address, ec); !ec) {

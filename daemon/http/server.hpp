@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "http/event_destination.hpp"
 #include "ingest/writer.hpp"
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
@@ -22,11 +23,13 @@ class Server {
  public:
   // Binds config.listen_address:config.port (0: any free port) and starts the I/O threads.
   // `request_events_max`: most events one POST may carry (the writer commits it whole).
-  // `readiness_check`: see Api::set_readiness_check.
+  // `readiness_check`: see Api::set_readiness_check. `events`: see
+  // Api::set_event_destination (nullptr: the writer).
   static Result<std::unique_ptr<Server>> start(
       const config::HttpConfig& config, store::Store& store, ingest::Writer& writer,
       metrics::Registry& metrics, std::size_t request_events_max,
-      std::function<std::optional<std::string>()> readiness_check = {});
+      std::function<std::optional<std::string>()> readiness_check = {},
+      EventDestination* events = nullptr);
   ~Server();  // stop()
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -353,6 +353,7 @@ class PostgresTransactionImpl final : public Transaction {
       return Error{"", db_.describe() + ": the transaction was rolled back (" + tag +
                            ") instead of committed"};
     }
+    committed_ = true;
     finish();
     return {};
   }
@@ -393,12 +394,22 @@ class PostgresTransactionImpl final : public Transaction {
   std::vector<Connection::Pipelined> pending_;
   bool failed_ = false;
   bool finished_ = false;
+  bool committed_ = false;
+  // From begin() (BEGIN sent) to COMMIT answered: relance_postgres_transaction_seconds.
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 class PostgresStoreImpl final : public Store {
  public:
   PostgresStoreImpl(PostgresOptions options, Connection writer)
-      : options_(std::move(options)), description_(writer.describe()), writer_(std::move(writer)) {}
+      : options_(std::move(options)), description_(writer.describe()), writer_(std::move(writer)) {
+    if (options_.metrics != nullptr) {
+      transaction_seconds_ = &options_.metrics->histogram(
+          "relance_postgres_transaction_seconds",
+          "PostgreSQL writer transactions, from BEGIN to COMMIT answered (committed ones).",
+          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    }
+  }
   ~PostgresStoreImpl() override {
     RELANCE_ASSERT(!transaction_open_ && "a transaction outlives its store");
   }
@@ -641,6 +652,11 @@ class PostgresStoreImpl final : public Store {
   }
 
   void transaction_finished() { transaction_open_ = false; }
+  void transaction_committed(std::chrono::steady_clock::time_point started) {
+    if (transaction_seconds_ == nullptr) return;
+    transaction_seconds_->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
 
   // After a failed transaction: a connection left inside a transaction or a pipeline is
   // replaced at the next begin().
@@ -792,6 +808,7 @@ class PostgresStoreImpl final : public Store {
   // Write side: only the writer thread touches these.
   Connection writer_;
   bool transaction_open_ = false;
+  metrics::Histogram* transaction_seconds_ = nullptr;
   // Read side: a pool of connections, each used by one thread at a time.
   std::mutex readers_mutex_;
   std::condition_variable readers_available_;
@@ -808,6 +825,7 @@ PostgresTransactionImpl::~PostgresTransactionImpl() {
 
 void PostgresTransactionImpl::finish() {
   finished_ = true;
+  if (committed_) store_.transaction_committed(started_);
   store_.transaction_finished();
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 
 namespace relance::store {
@@ -20,6 +21,8 @@ struct PostgresOptions {
   std::chrono::seconds connect_timeout{10};
   // Any one statement, including waiting for another daemon's journal lock; 0: none.
   std::chrono::milliseconds statement_timeout{30000};
+  // Where relance_postgres_transaction_seconds goes; null: not measured. Outlives the store.
+  metrics::Registry* metrics = nullptr;
 };
 
 // Connects, applies pending migrations (schemas/sql/postgres) and prepares the statements.

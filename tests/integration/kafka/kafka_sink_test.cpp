@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "connectors/kafka/ownership.hpp"
 #include "connectors/kafka/sink.hpp"
 #include "connectors/registry.hpp"
 
@@ -174,7 +175,10 @@ TEST(KafkaSink, one_customer_always_lands_on_one_partition) {
   for (const auto& message : consumed) partitions_of[message.key].insert(message.partition);
   ASSERT_EQ(partitions_of.size(), 5u);
   for (const auto& [customer, partitions] : partitions_of) {
-    EXPECT_EQ(partitions.size(), 1u) << customer;
+    ASSERT_EQ(partitions.size(), 1u) << customer;
+    // The partition the daemons' ownership predicate expects (connectors/kafka/ownership.hpp).
+    EXPECT_EQ(*partitions.begin(), kafka::partition_of(customer, 6, kafka::Partitioner::murmur2))
+        << customer;
   }
 }
 

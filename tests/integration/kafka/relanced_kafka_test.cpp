@@ -143,6 +143,7 @@ class RelancedKafkaTest : public ::testing::Test {
                         << "  dead_letter_topic: " << dead_topic << "\n"
                         << "  batch_messages_max: 200\n"
                         << "  client: {session.timeout.ms: '6000', heartbeat.interval.ms: '500'}\n"
+                        << "dunning:\n  enabled: false\n"
                         << "shutdown_timeout: 5s\n";
     return path;
   }
@@ -241,6 +242,61 @@ TEST_F(RelancedKafkaTest, sigkill_mid_stream_then_restart_stores_every_event_exa
   const auto [rows, offsets] = journal_and_offsets();
   EXPECT_EQ(rows, total);
   EXPECT_EQ(offsets, total);
+}
+
+TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_the_owner_applies) {
+  std::string config = write_config(bootstrap_);
+  {
+    // The same file with kafka.webhook_publish on.
+    std::ifstream in(config);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    const std::string anchor = "  batch_messages_max: 200\n";
+    yaml.replace(yaml.find(anchor), anchor.size(), anchor + "  webhook_publish: true\n");
+    std::ofstream(config, std::ios::trunc) << yaml;
+  }
+  auto daemon = start(config);
+  ASSERT_TRUE(eventually([&] {
+    auto reply = daemon->get("/readyz");
+    return reply && reply->status == 200;
+  })) << "relanced never became ready";
+
+  const std::string event =
+      R"({"specversion":"1.0","id":"wh-1","source":"erp/webhook","type":"invoice.issued",)"
+      R"("data":{"invoice_id":"INV-WH-1","customer_id":"C-WH","amount":{"amount":"80.00",)"
+      R"("currency":"EUR"},"issue_date":"2026-01-05","due_date":"2026-02-04"}})";
+  relance::testing::HttpClient client(port_, seconds(30));
+  const auto posted = client.post("/v1/events", "application/cloudevents+json", event);
+  ASSERT_EQ(posted.status, 202u) << posted.body;
+  EXPECT_NE(posted.body.find(R"("status":"accepted")"), std::string::npos) << posted.body;
+
+  // Kafka holds it, keyed by the customer, as soon as the POST was answered.
+  const std::string read = std::string(RELANCE_KCAT) + " -C -b " + bootstrap_ + " -t " +
+                           events_topic + " -o beginning -e -q -f '%k|%s\\n' 2>&1";
+  FILE* pipe = ::popen(read.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string consumed;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+    consumed.append(buffer, n);
+  }
+  ASSERT_EQ(::pclose(pipe), 0) << consumed;
+  EXPECT_NE(consumed.find("C-WH|{"), std::string::npos) << consumed;
+  EXPECT_NE(consumed.find(R"("id":"wh-1")"), std::string::npos) << consumed;
+
+  // The daemon owning the partition (this one) applies it from Kafka, once.
+  EXPECT_TRUE(eventually([&] {
+    auto reply = daemon->get("/v1/events/erp%2Fwebhook/wh-1");
+    return reply && reply->status == 200;
+  })) << "the published event was never applied";
+  EXPECT_TRUE(eventually([&] {
+    return daemon->metric(R"(relance_kafka_webhook_published_total{topic="relance.events"})") == 1;
+  }));
+  const auto again = client.post("/v1/events", "application/cloudevents+json", event);
+  EXPECT_EQ(again.status, 202u) << again.body;  // published again; the journal keeps one
+  ASSERT_TRUE(daemon->kill(SIGTERM));
+  EXPECT_EQ(journal_and_offsets().first, 1);
 }
 
 }  // namespace

@@ -1,0 +1,298 @@
+// Kafka -> store end to end, against a bare librdkafka consumer draining the same topic.
+//
+//   kafka_store_bench [--events N] [--partitions N] [--backend sqlite|postgres|both]
+//                     [--batch-messages-max N] [--dir PATH]
+//
+// A mock cluster (librdkafka's, 3 brokers, real Kafka protocol on loopback) is started in this
+// process; N canonical invoice.issued events of ~330 bytes (bench/ingest/event_text.hpp, keyed
+// by customer) are produced to a topic of --partitions partitions. Then, each in its own
+// consumer group reading the topic from the beginning:
+//   (i)  a bare librdkafka consumer: poll, touch the payload, nothing else (the baseline);
+//   (ii) relanced's pipeline: KafkaSource -> Writer -> EngineApplier into a fresh SQLite file
+//        (WAL, synchronous=FULL, under --dir) and/or a throwaway PostgreSQL cluster.
+// Rates are taken from the first message handed over to the last one stored (the consumer
+// group's join is printed apart: it is a fixed cost, not a rate). The figure is (ii)/(i).
+// librdkafka's mock brokers keep about 5 MB per partition (older segments are dropped), so N
+// stays under ~15,000 events per partition (--events 60000 with 6 partitions).
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "bench/ingest/event_text.hpp"
+#include "connectors/kafka/source.hpp"
+#include "connectors/kafka/writer_destination.hpp"
+#include "ingest/writer.hpp"
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "state/engine_applier.hpp"
+#include "store/postgres/postgres_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "tests/integration/servers/postgres_cluster.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using relance::Result;
+
+const std::string topic = "relance.bench";
+
+struct Options {
+  std::size_t events = 200'000;
+  int partitions = 6;
+  std::string backend = "both";
+  std::size_t batch_messages_max = 10000;
+  std::string dir = std::filesystem::current_path().string();
+};
+
+[[noreturn]] void usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: kafka_store_bench [--events N] [--partitions N] "
+               "[--backend sqlite|postgres|both]\n"
+               "                         [--batch-messages-max N] [--dir PATH]\n"
+               "--dir must be on a real disk (not tmpfs): SQLite commits fsync.\n");
+  std::exit(code);
+}
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help") usage(0);
+    if (i + 1 >= argc) usage(64);
+    const std::string value = argv[++i];
+    if (arg == "--dir") {
+      options.dir = value;
+    } else if (arg == "--backend") {
+      if (value != "sqlite" && value != "postgres" && value != "both") usage(64);
+      options.backend = value;
+    } else {
+      char* end = nullptr;
+      const unsigned long long number = std::strtoull(value.c_str(), &end, 10);
+      if (*end != '\0' || number == 0) usage(64);
+      if (arg == "--events") {
+        options.events = number;
+      } else if (arg == "--partitions") {
+        options.partitions = int(number);
+      } else if (arg == "--batch-messages-max") {
+        options.batch_messages_max = number;
+      } else {
+        usage(64);
+      }
+    }
+  }
+  return options;
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "kafka_store_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
+  char error[512];
+  if (rd_kafka_conf_set(conf, name, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
+    fail(std::string(name) + ": " + error);
+  }
+}
+
+void produce_all(const std::string& bootstrap, std::size_t events) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap);
+  set(conf, "enable.idempotence", "true");
+  set(conf, "linger.ms", "20");
+  set(conf, "batch.num.messages", "10000");
+  set(conf, "queue.buffering.max.messages", "1000000");
+  set(conf, "partitioner", "murmur2_random");
+  char error[512];
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (producer == nullptr) fail(std::string("producer: ") + error);
+  std::string value;
+  for (std::size_t n = 0; n < events; ++n) {
+    value.clear();
+    const std::string id = relance::bench::event_id("kafka", n);
+    relance::bench::append_invoice_event(value, id, n);
+    const std::string key = "CUST-" + std::to_string(n % 5000);
+    for (;;) {
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        fail(std::string("produce: ") + rd_kafka_err2str(err));
+      rd_kafka_poll(producer, 10);
+    }
+    rd_kafka_poll(producer, 0);
+  }
+  if (rd_kafka_flush(producer, 120'000) != RD_KAFKA_RESP_ERR_NO_ERROR) fail("flush timed out");
+  rd_kafka_destroy(producer);
+}
+
+struct Measure {
+  double join_seconds = 0;  // subscribe -> first message
+  double run_seconds = 0;   // first message -> last one
+  std::size_t messages = 0;
+  double rate() const { return run_seconds > 0 ? double(messages) / run_seconds : 0; }
+};
+
+// (i): a consumer in its own group that only polls and touches the payloads.
+Measure bare_consumer(const std::string& bootstrap, std::size_t events) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap);
+  set(conf, "group.id", "bench-bare");
+  set(conf, "auto.offset.reset", "earliest");
+  set(conf, "enable.auto.commit", "false");
+  char error[512];
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+  if (consumer == nullptr) fail(std::string("consumer: ") + error);
+  rd_kafka_poll_set_consumer(consumer);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto subscribed = Clock::now();
+  rd_kafka_subscribe(consumer, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  Measure measure;
+  Clock::time_point first;
+  std::uint64_t checksum = 0;
+  const auto give_up = Clock::now() + std::chrono::minutes(10);
+  while (measure.messages < events && Clock::now() < give_up) {
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, 100);
+    if (message == nullptr) continue;
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (measure.messages++ == 0) first = Clock::now();
+      checksum += static_cast<const unsigned char*>(message->payload)[message->len / 2];
+    }
+    rd_kafka_message_destroy(message);
+  }
+  const auto last = Clock::now();
+  if (measure.messages < events) {
+    fail("the bare consumer read " + std::to_string(measure.messages) + " of " +
+         std::to_string(events) + " messages (the mock keeps about 5 MB per partition)");
+  }
+  measure.join_seconds = std::chrono::duration<double>(first - subscribed).count();
+  measure.run_seconds = std::chrono::duration<double>(last - first).count();
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  if (checksum == 0) fail("empty payloads");
+  return measure;
+}
+
+// (ii): the daemon's pipeline into `store`.
+Measure pipeline(const std::string& bootstrap, const Options& options, relance::store::Store& store,
+                 const std::string& group) {
+  relance::metrics::Registry registry;
+  auto engine = relance::state::EngineApplier::open(store, {});
+  if (!engine) fail("engine: " + engine.error().to_string());
+  relance::ingest::Writer writer(store, relance::ingest::WriterLimits{}, registry, nullptr,
+                                 engine->get());
+  relance::connectors::kafka::WriterDestination destination(writer, store);
+  relance::connectors::kafka::SourceOptions source_options;
+  source_options.brokers = bootstrap;
+  source_options.group_id = group;
+  source_options.topics = {topic};
+  source_options.dead_letter_topic = topic + ".dead";
+  source_options.batch_messages_max = options.batch_messages_max;
+  const auto subscribed = Clock::now();
+  auto source =
+      relance::connectors::kafka::KafkaSource::start(source_options, destination, registry);
+  if (!source) fail("source: " + source.error().to_string());
+  Measure measure;
+  Clock::time_point first;
+  bool started = false;
+  const auto give_up = Clock::now() + std::chrono::minutes(30);
+  for (;;) {
+    const std::uint64_t stored = (*source)->messages_stored();
+    if (!started && stored > 0) {
+      started = true;
+      first = Clock::now();
+    }
+    if (stored >= options.events || Clock::now() > give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto last = Clock::now();
+  measure.messages = (*source)->messages_stored();
+  (*source)->stop();
+  writer.stop();
+  if (measure.messages < options.events) fail("the pipeline did not store every message");
+  auto journal = store.journal_size();
+  if (!journal || std::size_t(*journal) != options.events) {
+    fail("the journal holds " + (journal ? std::to_string(*journal) : journal.error().to_string()) +
+         " events, not " + std::to_string(options.events));
+  }
+  // The first stored batch was read before `first`: count from its end, not its start.
+  measure.join_seconds = std::chrono::duration<double>(first - subscribed).count();
+  measure.run_seconds = std::chrono::duration<double>(last - first).count();
+  return measure;
+}
+
+void print(const char* what, const Measure& measure) {
+  std::printf("%-34s %10.0f events/s  (%zu events in %.2f s; group join + first batch %.2f s)\n",
+              what, measure.rate(), measure.messages, measure.run_seconds, measure.join_seconds);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  relance::log::set_level(relance::log::Level::warn);
+
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "log_level", "3");
+  rd_kafka_t* host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (host == nullptr) fail(std::string("mock host: ") + error);
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(host, 3);
+  if (cluster == nullptr) fail("rd_kafka_mock_cluster_new failed");
+  if (rd_kafka_mock_topic_create(cluster, topic.c_str(), options.partitions, 3) ||
+      rd_kafka_mock_topic_create(cluster, (topic + ".dead").c_str(), 1, 3)) {
+    fail("cannot create the topics");
+  }
+  const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+
+  const auto produce_start = Clock::now();
+  produce_all(bootstrap, options.events);
+  std::printf("produced %zu events (~330 bytes, 5,000 customers) to %d partitions in %.2f s\n",
+              options.events, options.partitions,
+              std::chrono::duration<double>(Clock::now() - produce_start).count());
+
+  const Measure bare = bare_consumer(bootstrap, options.events);
+  print("(i)  bare librdkafka consumer", bare);
+
+  if (options.backend == "sqlite" || options.backend == "both") {
+    const std::filesystem::path dir =
+        std::filesystem::path(options.dir) / ("kafka-bench-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    {
+      auto store = relance::store::open_sqlite_store({.path = (dir / "relance.db").string()});
+      if (!store) fail("sqlite: " + store.error().to_string());
+      const Measure measure = pipeline(bootstrap, options, **store, "bench-sqlite");
+      print("(ii) KafkaSource+Writer+engine, SQLite", measure);
+      std::printf("     ratio (ii)/(i) = %.3f\n", measure.rate() / bare.rate());
+    }
+    std::filesystem::remove_all(dir);
+  }
+  if (options.backend == "postgres" || options.backend == "both") {
+    auto postgres = relance::testing::PostgresCluster::start({.fsync = true});
+    if (!postgres) fail("postgres: " + postgres.error().to_string());
+    auto database = (*postgres)->create_database("bench");
+    if (!database) fail("postgres: " + database.error().to_string());
+    {
+      auto store = relance::store::open_postgres_store({.url = (*postgres)->url(*database)});
+      if (!store) fail("postgres store: " + store.error().to_string());
+      const Measure measure = pipeline(bootstrap, options, **store, "bench-postgres");
+      print("(ii) KafkaSource+Writer+engine, PostgreSQL", measure);
+      std::printf("     ratio (ii)/(i) = %.3f\n", measure.rate() / bare.rate());
+    }
+  }
+  rd_kafka_mock_cluster_destroy(cluster);
+  rd_kafka_destroy(host);
+  return 0;
+}

@@ -377,14 +377,25 @@ const std::vector<Check>& config_checks() {
       {{"email.smtp.username", "email.smtp.tls", "email.smtp.plaintext_auth"},
        [](const Config& c) -> std::optional<std::string> {
          const SmtpConfig& smtp = c.email.smtp;
-         if (smtp.username.empty() || smtp.tls != SmtpTls::none || smtp.plaintext_auth) return {};
-         return "is set, and email.smtp.tls is none: the password would travel in clear; use "
-                "TLS, or set email.smtp.plaintext_auth to true on a trusted network";
+         if (smtp.username.empty() || smtp.plaintext_auth) return {};
+         // Opportunistic STARTTLS can be stripped by whoever sits on the path.
+         if (smtp.tls == SmtpTls::none) {
+           return "is set, and email.smtp.tls is none: the password would travel in clear; use "
+                  "TLS, or set email.smtp.plaintext_auth to true on a trusted network";
+         }
+         if (smtp.tls == SmtpTls::starttls_opportunistic) {
+           return "is set, and email.smtp.tls is starttls_opportunistic: the password may travel "
+                  "in clear; use starttls_required, or set email.smtp.plaintext_auth to true";
+         }
+         return {};
        }},
       {{"email.smtp.password", "email.smtp.username"},
        [](const Config& c) -> std::optional<std::string> {
-         if (c.email.smtp.password.empty() || !c.email.smtp.username.empty()) return {};
-         return "is set, but email.smtp.username is empty; give both, or neither";
+         const SmtpConfig& smtp = c.email.smtp;
+         if (smtp.password.empty() == smtp.username.empty()) return {};
+         return smtp.username.empty()
+                    ? "is set, but email.smtp.username is empty; give both, or neither"
+                    : "is empty, but email.smtp.username is set; give both, or neither";
        }},
       {{"email.smtp.total_timeout", "email.smtp.connect_timeout"},
        [](const Config& c) -> std::optional<std::string> {

@@ -83,12 +83,19 @@ TEST(config_sections, smtp_sink_needs_a_host) {
 }
 
 TEST(config_sections, smtp_authentication_without_tls_must_be_asked_for) {
-  EXPECT_THAT(problems_of("email:\n  smtp:\n    tls: none\n    username: u\n"),
+  EXPECT_THAT(problems_of("email:\n  smtp:\n    tls: none\n    username: u\n    password: p\n"),
               ElementsAre(HasSubstr("r.yaml:4: email.smtp.username: is set, and email.smtp.tls "
                                     "is none: the password would travel in clear")));
-  EXPECT_THAT(
-      problems_of("email:\n  smtp:\n    tls: none\n    username: u\n    plaintext_auth: true\n"),
-      IsEmpty());
+  EXPECT_THAT(problems_of("email:\n  smtp:\n    tls: starttls_opportunistic\n    username: u\n"
+                          "    password: p\n"),
+              ElementsAre(HasSubstr("email.smtp.username: is set, and email.smtp.tls is "
+                                    "starttls_opportunistic: the password may travel in clear")));
+  EXPECT_THAT(problems_of("email:\n  smtp:\n    tls: none\n    username: u\n    password: p\n"
+                          "    plaintext_auth: true\n"),
+              IsEmpty());
+  EXPECT_THAT(problems_of("email:\n  smtp:\n    username: u\n"),
+              ElementsAre("r.yaml:3: email.smtp.password: is empty, but email.smtp.username is "
+                          "set; give both, or neither"));
   EXPECT_THAT(problems_of("email:\n  smtp:\n    password: p\n"),
               ElementsAre("r.yaml:3: email.smtp.password: is set, but email.smtp.username is "
                           "empty; give both, or neither"));

@@ -1168,6 +1168,11 @@ void Engine::Impl::evaluate_customer(Step& step, std::uint32_t c) {
         add_amount(cu.unapplied, record.amount.currency, hold.amount);
       }
     }
+    // A late instalment raises an alert even when what the plan covers is closed meanwhile.
+    if (record.kind == RecordKind::payment_plan && !record.derived.covered.empty() &&
+        !record.derived.kept) {
+      for (Date d : record.dates) consider(add_days(d, options.instalment_grace_days + 1));
+    }
     if (record.kind == RecordKind::promise && !record.derived.covered.empty()) {
       if (record.derived.kept) {
         ++cu.promises_kept;

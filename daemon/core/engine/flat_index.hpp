@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/assert.hpp"
+#include "core/engine/large_pages.hpp"
 
 namespace relance::core::engine {
 
@@ -91,7 +92,7 @@ class FlatIndex {
   }
 
   void grow() {
-    std::vector<Slot> old = std::move(slots_);
+    std::vector<Slot, LargePageAllocator<Slot>> old = std::move(slots_);
     std::size_t live = 0;
     for (const Slot& s : old) live += s.tag >= 2 ? 1 : 0;
     std::size_t size = 16;
@@ -111,7 +112,7 @@ class FlatIndex {
     }
   }
 
-  std::vector<Slot> slots_;
+  std::vector<Slot, LargePageAllocator<Slot>> slots_;
   std::size_t used_ = 0;  // live entries and tombstones
 };
 

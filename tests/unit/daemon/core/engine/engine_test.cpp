@@ -44,6 +44,83 @@ TEST_F(Lifecycle, invoice_is_open_then_overdue_when_time_passes_its_due_date) {
   EXPECT_EQ(receivable("A").status, Status::overdue);
 }
 
+// Decided: past its due date, a partly paid receivable shows `overdue` (what dunning acts on);
+// the payment stays visible in its open amount and timeline. Before the due date it shows
+// `partially_paid`.
+TEST_F(Lifecycle, partially_paid_and_past_due_shows_overdue_with_its_open_amount) {
+  now = at("2026-01-05");
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31", "F-1"));
+  apply(payment("P", 4000, "2026-01-10", "C1", {{"A", money(4000)}}));
+  EXPECT_EQ(receivable("A").status, Status::partially_paid);
+  Changes changes = engine.advance(at("2026-02-01"));
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+  EXPECT_EQ(receivable("A").base_status, Status::partially_paid);
+  EXPECT_EQ(receivable("A").open, 6000);
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"A"});
+  // A payment after the due date that still leaves money open keeps it overdue.
+  now = at("2026-02-03");
+  apply(payment("Q", 1000, "2026-02-03", "C1", {{"A", money(1000)}}));
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+  EXPECT_EQ(receivable("A").open, 5000);
+}
+
+// A new day touches only the receivables whose day came (a min-heap of boundaries), whatever
+// else their customers hold; their customers are reported (views have an as-of date).
+TEST_F(Lifecycle, a_new_day_touches_only_the_receivables_whose_day_came) {
+  now = at("2026-01-02");
+  for (int i = 0; i < 50; ++i) {
+    std::string id = "PAID" + std::to_string(i);
+    apply(invoice(id, "C1", 1000, "2026-01-01", "2026-01-20"));
+    apply(payment("P" + std::to_string(i), 1000, "2026-01-02", "C1", {{id, money(1000)}}));
+  }
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  apply(invoice("B", "C1", 10000, "2026-01-01", "2026-02-10"));
+  apply(invoice("D", "C2", 10000, "2026-01-01", "2026-01-31"));
+  apply(invoice("E", "C3", 10000, "2026-01-01", "2026-03-31"));
+  apply(dispute("D", "2026-01-03", true));
+  Changes changes = engine.advance(at("2026-02-01"));
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"A"});
+  // D is disputed: its status holds, but its customer's view (oldest overdue) moves.
+  EXPECT_EQ(changes.customers, (std::vector<std::string>{"C1", "C2"}));
+  EXPECT_EQ(receivable("D").status, Status::disputed);
+  EXPECT_EQ(receivable("B").status, Status::open);
+  EXPECT_EQ(receivable("B").next_boundary, day("2026-02-11"));
+  EXPECT_EQ(engine.oldest_overdue(customer("C2"), day("2026-02-01")), day("2026-01-31"));
+  changes = engine.advance(at("2026-02-05"));
+  EXPECT_TRUE(changes.receivables.empty());
+  EXPECT_TRUE(changes.customers.empty());
+  // Several days at once: every boundary passed on the way.
+  changes = engine.advance(at("2026-04-02"));
+  EXPECT_EQ(changes.receivables, (std::vector<std::string>{"B", "E"}));
+  EXPECT_EQ(receivable("B").status, Status::overdue);
+  EXPECT_EQ(receivable("E").status, Status::overdue);
+  EXPECT_FALSE(receivable("E").next_boundary.ok());
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(receivable("PAID" + std::to_string(i)).status, Status::paid);
+  }
+}
+
+// A receivable whose boundary moved (a newer version with a later due date) is not woken at its
+// old date.
+TEST_F(Lifecycle, a_moved_due_date_moves_the_boundary) {
+  now = at("2026-01-02");
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
+  InvoiceData later;
+  later.invoice_id = "A";
+  later.customer_id = "C1";
+  later.amount = money(10000);
+  later.issue_date = day("2026-01-01");
+  later.due_date = day("2026-02-28");
+  later.version = 2;
+  apply(make_event(EventType::invoice_updated, later, "updated-A", at("2026-01-02")));
+  Changes changes = engine.advance(at("2026-02-01"));
+  EXPECT_TRUE(changes.receivables.empty());
+  EXPECT_EQ(receivable("A").status, Status::open);
+  changes = engine.advance(at("2026-03-01"));
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"A"});
+  EXPECT_EQ(receivable("A").status, Status::overdue);
+}
+
 TEST_F(Lifecycle, paid_late_records_days_late_in_the_customer_behaviour) {
   now = at("2026-03-01");
   apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
@@ -145,6 +222,33 @@ TEST_F(Lifecycle, payment_plan_with_one_instalment_late) {
   EXPECT_EQ(changes.resolved.size(), 1u);
   apply(payment("P3", 10000, "2026-03-25", "C1", {{"A", money(10000)}}));
   EXPECT_EQ(receivable("A").status, Status::paid);
+}
+
+// Found by the replay property test (RELANCE_PROPERTY_SEED=99, 3000 sets): a plan whose invoice
+// was cancelled meanwhile still has instalments; the day one is late must come to the live
+// engine as it does to a load of the stored state.
+TEST_F(Lifecycle, late_instalment_of_a_plan_whose_invoice_closed_raises_its_alert_on_time) {
+  now = at("2026-02-01");
+  apply(invoice("A", "C1", 30000, "2026-01-01", "2026-01-31"));
+  PaymentPlanAgreed plan;
+  plan.plan_id = "PLAN-1";
+  plan.invoice_ids = {"A"};
+  plan.instalments = {{day("2026-02-15"), money(15000)}, {day("2026-03-15"), money(15000)}};
+  apply(make_event(EventType::payment_plan_agreed, plan, "plan-1", at("2026-02-01")));
+  now = at("2026-02-05");
+  apply(make_event(EventType::invoice_cancelled, InvoiceCancelled{"A", "error", std::nullopt},
+                   "cancel-A", at("2026-02-05")));
+  EXPECT_EQ(receivable("A").status, Status::cancelled);
+  EXPECT_TRUE(engine.advance(at("2026-02-18")).raised.empty());
+  Changes changes = engine.advance(at("2026-02-19"));  // 02-15 + 3 days of grace passed
+  ASSERT_EQ(changes.raised.size(), 1u);
+  EXPECT_EQ(changes.raised[0].kind, AlertKind::payment_plan_instalment_late);
+
+  std::vector<std::string> customers = {engine.serialize_customer(customer("C1"))};
+  std::vector<std::string> receivables = {engine.serialize_receivable(receivable("A"))};
+  Engine loaded;
+  ASSERT_TRUE(loaded.load(customers, receivables, at("2026-02-19")).ok());
+  EXPECT_EQ(loaded.alerts(), engine.alerts());
 }
 
 TEST_F(Lifecycle, written_off_invoice_is_closed) {

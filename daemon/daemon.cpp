@@ -20,6 +20,7 @@
 #include "outbox/recheck.hpp"
 #include "sinks.hpp"
 #include "state/engine_applier.hpp"
+#include "state/views_on_read.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -70,6 +71,8 @@ struct Daemon::Impl {
   std::unique_ptr<store::Store> store;
   // The receivable engine, fed by the writer: it outlives the writer.
   std::unique_ptr<state::EngineApplier> engine;
+  // GET /v1/receivables and /v1/customers, and the outbox's recheck: documents from the blobs.
+  std::unique_ptr<state::ViewsOnRead> views;
   std::unique_ptr<ingest::Writer> writer;
   // The dispatcher delivers what the writer put in the outbox through the sinks.
   core::SystemClock clock;
@@ -93,9 +96,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   if (!store) return store.error();
   impl->store = std::move(store).value();
   // Loads the stored state (or rebuilds it from the journal) before the writer takes events.
-  auto engine = state::EngineApplier::open(*impl->store, core::engine::EngineOptions{});
+  const core::engine::EngineOptions engine_options{};
+  auto engine = state::EngineApplier::open(*impl->store, engine_options);
   if (!engine) return engine.error();
   impl->engine = std::move(engine).value();
+  impl->views = std::make_unique<state::ViewsOnRead>(*impl->store, engine_options, impl->clock);
   impl->writer = std::make_unique<ingest::Writer>(
       *impl->store,
       ingest::WriterLimits{.batch_events_max = config.writer.batch_events_max,
@@ -111,7 +116,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   std::map<std::string, connectors::Sink*> sinks_by_name;
   for (const auto& sink : impl->sinks) sinks_by_name.emplace(sink->name(), sink.get());
   impl->dispatcher = std::make_unique<outbox::Dispatcher>(
-      *impl->store, impl->clock, std::move(sinks_by_name), outbox::recheck_from_views(*impl->store),
+      *impl->store, impl->clock, std::move(sinks_by_name),
+      outbox::recheck_from_views(
+          [views = impl->views.get()](std::string_view id) { return views->receivable(id); }),
       dispatcher_options(config.dispatcher), &impl->registry);
   // Rows a previous run left in `sending` first: requeued, or parked as dead when their sink
   // cannot drop a second copy (see outbox::Dispatcher::recover).
@@ -154,6 +161,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   }
   auto server = http::Server::start(
       config.http, *impl->store, *impl->writer, impl->registry, config.writer.batch_events_max,
+      *impl->views,
       [kafka = impl->kafka.get(), group = config.kafka.group_id]() -> std::optional<std::string> {
         if (kafka == nullptr || kafka->assigned_partitions() > 0) return std::nullopt;
         return "the Kafka consumer owns no partition yet (group " + group + ")";

@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 
+#include "state/views_on_read.hpp"
+
 namespace relance::http {
 namespace {
 
@@ -142,8 +144,9 @@ Response problem(unsigned status, std::string_view slug, std::string_view title,
   return response;
 }
 
-Api::Api(store::Store& store, ingest::Writer& writer, metrics::Registry& metrics, ApiLimits limits)
-    : store_(store), writer_(writer), metrics_(metrics), limits_(limits) {
+Api::Api(store::Store& store, ingest::Writer& writer, const state::ViewsOnRead& views,
+         metrics::Registry& metrics, ApiLimits limits)
+    : store_(store), writer_(writer), views_(views), metrics_(metrics), limits_(limits) {
   for (std::size_t r = 0; r < route_count; ++r) {
     durations_[r] = &metrics_.histogram("relance_http_request_duration_seconds",
                                         "Time from a request read whole to its answer, by route.",
@@ -332,25 +335,11 @@ Response store_error(const Error& error) {
                  "the store could not be read: " + error.to_string());
 }
 
-// Views are stored as serialized JSON objects: one is extended by splicing text before its
-// closing brace, which spares parsing every receivable of a large customer.
-std::string with_member(std::string object, std::string_view name, std::string_view value) {
-  RELANCE_ASSERT(object.size() >= 2 && object.back() == '}');
-  object.pop_back();
-  if (object.size() > 1) object += ',';
-  object += '"';
-  object += name;
-  object += "\":";
-  object += value;
-  object += '}';
-  return object;
-}
-
 }  // namespace
 
 Response Api::get_receivable(std::string_view target) {
   const std::string id = last_segment(target);
-  auto view = store_.find_state_view(store::StateKind::receivable, id);
+  auto view = views_.receivable(id);
   if (!view) return store_error(view.error());
   if (!view->has_value()) {
     return problem(404, "receivable-not-found", "Not Found",
@@ -363,21 +352,13 @@ Response Api::get_customer(std::string_view target) {
   const std::string id = last_segment(target);
   // "" is the engine's bucket of money whose customer is not known yet, not a customer.
   auto view = id.empty() ? Result<std::optional<std::string>>(std::optional<std::string>())
-                         : store_.find_state_view(store::StateKind::customer, id);
+                         : views_.customer(id);
   if (!view) return store_error(view.error());
   if (!view->has_value()) {
     return problem(404, "customer-not-found", "Not Found",
                    "no customer with customer_id \"" + id + "\"");
   }
-  auto receivables = store_.customer_receivable_views(id);
-  if (!receivables) return store_error(receivables.error());
-  std::string list = "[";
-  for (std::size_t i = 0; i < receivables->size(); ++i) {
-    if (i > 0) list += ',';
-    list += (*receivables)[i];
-  }
-  list += ']';
-  return json_response(200, with_member(std::move(**view), "receivables", list));
+  return json_response(200, std::move(**view));
 }
 
 Response Api::get_alerts(std::string_view target) {

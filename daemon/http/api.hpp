@@ -20,6 +20,10 @@
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
 
+namespace relance::state {
+class ViewsOnRead;
+}
+
 namespace relance::http {
 
 enum class Method { get, head, post, other };
@@ -68,7 +72,9 @@ class Api {
   // over to the connection's own thread.
   using Reply = std::function<void(Response)>;
 
-  Api(store::Store& store, ingest::Writer& writer, metrics::Registry& metrics, ApiLimits limits);
+  // `views` computes the receivable and customer documents; it must outlive the Api.
+  Api(store::Store& store, ingest::Writer& writer, const state::ViewsOnRead& views,
+      metrics::Registry& metrics, ApiLimits limits);
 
   void handle(Request request, Reply reply);
 
@@ -96,7 +102,8 @@ class Api {
   // The outbox: a page of actions, and the replay of a dead one.
   Response get_outbox(std::string_view target);
   Response retry_outbox(std::string_view target);
-  // The engine's state, from the views the writer committed with it.
+  // The engine's state: documents computed from the committed blobs as of today; alerts as
+  // committed.
   Response get_receivable(std::string_view target);
   Response get_customer(std::string_view target);
   Response get_alerts(std::string_view target);
@@ -106,6 +113,7 @@ class Api {
 
   store::Store& store_;
   ingest::Writer& writer_;
+  const state::ViewsOnRead& views_;
   metrics::Registry& metrics_;
   ApiLimits limits_;
   ReadinessCheck readiness_check_;

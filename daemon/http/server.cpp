@@ -52,9 +52,10 @@ struct Worker {
 // The server's shared state; Server::Impl is this, named so that sessions can use it.
 struct ServerCore {
   ServerCore(const config::HttpConfig& config, store::Store& store, ingest::Writer& writer,
-             metrics::Registry& metrics, std::size_t request_events_max)
+             metrics::Registry& metrics, std::size_t request_events_max,
+             const state::ViewsOnRead& views)
       : config_(config),
-        api_(store, writer, metrics, ApiLimits{request_events_max}),
+        api_(store, writer, views, metrics, ApiLimits{request_events_max}),
         open_connections_(
             metrics.gauge("relance_http_connections_open", "HTTP connections open now.")),
         accept_pauses_(metrics.counter(
@@ -378,9 +379,9 @@ void ServerCore::post_to_all(const std::function<void(Worker&)>& action) {
 
 Result<std::unique_ptr<Server>> Server::start(
     const config::HttpConfig& config, store::Store& store, ingest::Writer& writer,
-    metrics::Registry& metrics, std::size_t request_events_max,
+    metrics::Registry& metrics, std::size_t request_events_max, const state::ViewsOnRead& views,
     std::function<std::optional<std::string>()> readiness_check, EventDestination* events) {
-  auto impl = std::make_unique<Impl>(config, store, writer, metrics, request_events_max);
+  auto impl = std::make_unique<Impl>(config, store, writer, metrics, request_events_max, views);
   impl->api_.set_readiness_check(std::move(readiness_check));
   impl->api_.set_event_destination(events);
   beast::error_code ec;

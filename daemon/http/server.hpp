@@ -17,17 +17,22 @@
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
 
+namespace relance::state {
+class ViewsOnRead;
+}
+
 namespace relance::http {
 
 class Server {
  public:
   // Binds config.listen_address:config.port (0: any free port) and starts the I/O threads.
   // `request_events_max`: most events one POST may carry (the writer commits it whole).
+  // `views`: the documents of receivables and customers (outlives the server).
   // `readiness_check`: see Api::set_readiness_check. `events`: see
   // Api::set_event_destination (nullptr: the writer).
   static Result<std::unique_ptr<Server>> start(
       const config::HttpConfig& config, store::Store& store, ingest::Writer& writer,
-      metrics::Registry& metrics, std::size_t request_events_max,
+      metrics::Registry& metrics, std::size_t request_events_max, const state::ViewsOnRead& views,
       std::function<std::optional<std::string>()> readiness_check = {},
       EventDestination* events = nullptr);
   ~Server();  // stop()

@@ -15,10 +15,10 @@ constexpr std::array<std::string_view, 3> dunned_statuses = {"open", "overdue", 
 
 }  // namespace
 
-Recheck recheck_from_views(store::Store& store) {
-  return [&store](const store::OutboxRow& row) -> Result<Verdict> {
+Recheck recheck_from_views(ReceivableView read_view) {
+  return [read_view = std::move(read_view)](const store::OutboxRow& row) -> Result<Verdict> {
     for (const std::string& invoice_id : row.invoice_ids) {
-      auto view = store.find_state_view(store::StateKind::receivable, invoice_id);
+      auto view = read_view(invoice_id);
       if (!view) return view.error();
       if (!view->has_value()) return Verdict::drop("invoice " + invoice_id + " is not known");
       boost::system::error_code failed;

@@ -20,27 +20,18 @@ std::int64_t micros(core::Timestamp instant) {
   return static_cast<std::int64_t>(instant.time_since_epoch().count());
 }
 
-// A view is computed as of a date (days past due, aging); it says which.
-std::string view_text(json::object view, core::Date today) {
-  view["as_of"] = core::format_date(today);
-  return json::serialize(view);
-}
-
 }  // namespace
 
-store::StateRow receivable_row(const Engine& engine, const core::engine::Receivable& receivable,
-                               core::Date today) {
-  return store::StateRow{
-      store::StateKind::receivable, receivable.invoice_id, engine.customer_id(receivable),
-      engine.serialize_receivable(receivable),
-      view_text(core::engine::receivable_view(engine, receivable, today), today)};
+// No view_json: the documents are computed from the blobs when read (state/views_on_read.hpp).
+store::StateRow receivable_row(const Engine& engine, const core::engine::Receivable& receivable) {
+  return store::StateRow{store::StateKind::receivable, receivable.invoice_id,
+                         engine.customer_id(receivable), engine.serialize_receivable(receivable),
+                         {}};
 }
 
-store::StateRow customer_row(const Engine& engine, const core::engine::Customer& customer,
-                             core::Date today) {
+store::StateRow customer_row(const Engine& engine, const core::engine::Customer& customer) {
   return store::StateRow{store::StateKind::customer, customer.id, customer.id,
-                         engine.serialize_customer(customer),
-                         view_text(core::engine::customer_view(engine, customer, today), today)};
+                         engine.serialize_customer(customer), {}};
 }
 
 store::AlertRow alert_row(const core::engine::Alert& alert, core::Timestamp raised_at) {
@@ -181,20 +172,15 @@ Result<void> EngineApplier::advance(store::Transaction& transaction, core::Times
 
 Result<void> EngineApplier::before_commit(store::Transaction& transaction) {
   if (!dirty_) return {};
-  const core::Date today = engine_->evaluated_on();
   for (const std::string& id : receivables_) {
     const core::engine::Receivable* receivable = engine_->find_receivable(id);
     RELANCE_ASSERT(receivable != nullptr && "the engine reported a change of an unknown invoice");
-    if (auto put = transaction.put_state(receivable_row(*engine_, *receivable, today)); !put) {
-      return put;
-    }
+    if (auto put = transaction.put_state(receivable_row(*engine_, *receivable)); !put) return put;
   }
   for (const std::string& id : customers_) {
     const core::engine::Customer* customer = engine_->find_customer(id);
     RELANCE_ASSERT(customer != nullptr && "the engine reported a change of an unknown customer");
-    if (auto put = transaction.put_state(customer_row(*engine_, *customer, today)); !put) {
-      return put;
-    }
+    if (auto put = transaction.put_state(customer_row(*engine_, *customer)); !put) return put;
   }
   return transaction.put_source_offset(
       store::SourceOffset{std::string(clock_source), 0, micros(evaluated_at_)});

@@ -1,7 +1,7 @@
 #pragma once
 // The receivable engine behind the single writer. The writer hands it each newly journaled
 // event inside its transaction; it applies it to the in-memory engine and writes what changed
-// (receivables and customers: blob + view JSON; alerts raised and resolved) into that same
+// (receivables and customers: their blobs; alerts raised and resolved) into that same
 // transaction, so that journal and state never disagree. At start it loads the stored blobs
 // instead of replaying the journal; when a transaction fails it reloads them.
 
@@ -21,11 +21,11 @@ namespace relance::state {
 // time changed since.
 inline constexpr std::string_view clock_source = "engine:clock";
 
-// The rows of the state table for an entity of `engine`, views as of `today`.
+// The rows of the state table for an entity of `engine`: its blob (views are computed on read).
 store::StateRow receivable_row(const core::engine::Engine& engine,
-                               const core::engine::Receivable& receivable, core::Date today);
+                               const core::engine::Receivable& receivable);
 store::StateRow customer_row(const core::engine::Engine& engine,
-                             const core::engine::Customer& customer, core::Date today);
+                             const core::engine::Customer& customer);
 store::AlertRow alert_row(const core::engine::Alert& alert, core::Timestamp raised_at);
 
 // Applies the journal, from its first event, to `engine` (which should be empty), each event as

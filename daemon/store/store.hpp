@@ -53,7 +53,17 @@ struct StateRow {
   std::string key;          // invoice_id, or customer_id
   std::string customer_id;  // the owner: for a customer, its own id ("" when not known yet)
   std::string blob;         // the engine's serialization, loaded at start
-  std::string view_json;    // the JSON document the HTTP API serves for it
+  // A JSON document kept beside the blob, for kinds that have one. Receivable and customer rows
+  // keep "": their documents are computed from the blobs when read (state/views_on_read.hpp), as
+  // of the day they are read, which spares the writer serializing them on every change.
+  std::string view_json;
+};
+
+// The stored rows of one customer, read from one snapshot: its own row and its receivables'.
+struct CustomerState {
+  std::string customer_id;
+  std::optional<std::string> customer;   // its blob; nullopt when no customer row is stored
+  std::vector<std::string> receivables;  // their blobs, in key order
 };
 
 enum class AlertStatus { open, resolved };
@@ -209,6 +219,13 @@ class Store {
   // The view_json of every receivable of a customer, in key order.
   virtual Result<std::vector<std::string>> customer_receivable_views(
       std::string_view customer_id) = 0;
+  // A customer's row and its receivables' blobs (nothing stored: no customer row, no
+  // receivables).
+  virtual Result<CustomerState> customer_state(std::string_view customer_id) = 0;
+  // The same, for the customer that owns a receivable, found and read in one snapshot; nullopt
+  // when no such receivable is stored.
+  virtual Result<std::optional<CustomerState>> receivable_owner_state(
+      std::string_view invoice_id) = 0;
 
   // Alerts in id order after `after_id` ("" from the start), at most `limit`; all statuses when
   // `status` is empty.

@@ -117,6 +117,8 @@ constexpr const char* read_journal_name = "relance_read_journal";
 constexpr const char* state_blobs_name = "relance_state_blobs";
 constexpr const char* find_state_view_name = "relance_find_state_view";
 constexpr const char* customer_views_name = "relance_customer_views";
+constexpr const char* customer_state_name = "relance_customer_state";
+constexpr const char* receivable_owner_state_name = "relance_receivable_owner_state";
 constexpr const char* alerts_name = "relance_alerts";
 constexpr const char* alerts_by_status_name = "relance_alerts_by_status";
 constexpr const char* source_offsets_name = "relance_source_offsets";
@@ -153,6 +155,15 @@ const StatementSpec reader_statements[] = {
     {find_state_view_name, "SELECT view_json FROM state WHERE kind = $1 AND key = $2"},
     {customer_views_name,
      "SELECT view_json FROM state WHERE kind = 'receivable' AND customer_id = $1 ORDER BY key"},
+    // A customer's own row has its id as customer_id. One statement, one snapshot: the customer
+    // and its receivables as one commit left them.
+    {customer_state_name,
+     "SELECT kind, blob FROM state WHERE kind IN ('customer', 'receivable') AND customer_id = $1 "
+     "ORDER BY kind, key"},
+    {receivable_owner_state_name,
+     "SELECT s.kind, s.blob, s.customer_id FROM state s JOIN (SELECT customer_id FROM state "
+     "WHERE kind = 'receivable' AND key = $1) o ON s.customer_id = o.customer_id "
+     "WHERE s.kind IN ('customer', 'receivable') ORDER BY s.kind, s.key"},
     {alerts_name,
      "SELECT " RELANCE_PG_ALERT_COLUMNS " FROM alerts WHERE id > $1 ORDER BY id LIMIT $2"},
     {alerts_by_status_name, "SELECT " RELANCE_PG_ALERT_COLUMNS
@@ -517,6 +528,31 @@ class PostgresStoreImpl final : public Store {
         });
   }
 
+  Result<CustomerState> customer_state(std::string_view customer_id) override {
+    const Param params[] = {Param::text(customer_id)};
+    return read_binary<CustomerState>(customer_state_name, params, "reading a customer's state",
+                                      [&](const PGresult* rows) -> Result<CustomerState> {
+                                        CustomerState state;
+                                        state.customer_id = std::string(customer_id);
+                                        customer_rows(rows, state);
+                                        return state;
+                                      });
+  }
+
+  Result<std::optional<CustomerState>> receivable_owner_state(
+      std::string_view invoice_id) override {
+    const Param params[] = {Param::text(invoice_id)};
+    return read_binary<std::optional<CustomerState>>(
+        receivable_owner_state_name, params, "reading the state of a receivable's customer",
+        [](const PGresult* rows) -> Result<std::optional<CustomerState>> {
+          if (PQntuples(rows) == 0) return std::optional<CustomerState>();
+          CustomerState state;
+          state.customer_id = text_at(rows, 0, 2);
+          customer_rows(rows, state);
+          return std::optional<CustomerState>(std::move(state));
+        });
+  }
+
   Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,
                                             std::string_view after_id, std::size_t limit) override {
     std::vector<Param> params = {Param::text(after_id),
@@ -697,6 +733,33 @@ class PostgresStoreImpl final : public Store {
     }
     if (!rows) return rows.error();
     return decode(rows->get());
+  }
+
+  // As read(), with every column in binary format: bytea as raw bytes (text is text either way).
+  template <class T, class Decode>
+  Result<T> read_binary(const char* name, std::span<const Param> params, std::string_view doing,
+                        Decode decode) {
+    auto lease = acquire_reader();
+    if (!lease) return lease.error();
+    auto rows = lease->connection->exec_prepared(name, params, doing, ResultFormat::binary);
+    if (!rows && lease->connection->broken()) {
+      if (auto reopened = reopen(*lease); !reopened) return reopened.error();
+      rows = lease->connection->exec_prepared(name, params, doing, ResultFormat::binary);
+    }
+    if (!rows) return rows.error();
+    return decode(rows->get());
+  }
+
+  // Rows of (kind, blob, ...) into `state`.
+  static void customer_rows(const PGresult* rows, CustomerState& state) {
+    state.receivables.reserve(static_cast<std::size_t>(PQntuples(rows)));
+    for (int row = 0; row < PQntuples(rows); ++row) {
+      if (text_at(rows, row, 0) == "customer") {
+        state.customer = text_at(rows, row, 1);
+      } else {
+        state.receivables.push_back(text_at(rows, row, 1));
+      }
+    }
   }
 
   // Runs a prepared statement that changes rows, on a reader connection (its own transaction).

@@ -6,6 +6,7 @@
 #include <limits>
 #include <mutex>
 #include <span>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -190,6 +191,8 @@ struct ReaderConnection {
   Statement state_blobs;
   Statement find_state_view;
   Statement customer_receivable_views;
+  Statement customer_state;
+  Statement receivable_owner_state;
   Statement alerts_all;
   Statement alerts_by_status;
   Statement source_offsets;
@@ -224,6 +227,15 @@ struct ReaderConnection {
         {&reader->customer_receivable_views,
          "SELECT view_json FROM state WHERE kind = 'receivable' AND customer_id = ?1 "
          "ORDER BY key"},
+        // A customer's own row has its id as customer_id. One statement, one snapshot: the
+        // customer and its receivables as one commit left them.
+        {&reader->customer_state,
+         "SELECT kind, blob FROM state WHERE kind IN ('customer', 'receivable') "
+         "AND customer_id = ?1 ORDER BY kind, key"},
+        {&reader->receivable_owner_state,
+         "SELECT s.kind, s.blob, s.customer_id FROM state s JOIN (SELECT customer_id FROM state "
+         "WHERE kind = 'receivable' AND key = ?1) o ON s.customer_id = o.customer_id "
+         "WHERE s.kind IN ('customer', 'receivable') ORDER BY s.kind, s.key"},
         // Two statements rather than "(?1 IS NULL OR status = ?1)", which would keep the
         // planner from the (status, id) index.
         {&reader->alerts_all,
@@ -250,12 +262,146 @@ struct ReaderConnection {
   }
 };
 
+// Between the writer's transactions and the checkpointer: a checkpoint that must not race the
+// writer waits for the transaction in progress to end, and the writer's next one waits for it.
+class WriteGate {
+ public:
+  void writer_enter() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !checkpoint_waiting_ && !checkpoint_in_; });
+    writer_in_ = true;
+  }
+  void writer_exit() {
+    {
+      std::lock_guard lock(mutex_);
+      writer_in_ = false;
+      if (!checkpoint_waiting_) return;
+    }
+    changed_.notify_all();
+  }
+  void checkpoint_enter() {
+    std::unique_lock lock(mutex_);
+    checkpoint_waiting_ = true;
+    changed_.wait(lock, [&] { return !writer_in_; });
+    checkpoint_waiting_ = false;
+    checkpoint_in_ = true;
+  }
+  void checkpoint_exit() {
+    {
+      std::lock_guard lock(mutex_);
+      checkpoint_in_ = false;
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool writer_in_ = false;
+  bool checkpoint_waiting_ = false;
+  bool checkpoint_in_ = false;
+};
+
+// Copies the WAL into the database file off the writer's commit path. The writer's connection
+// has no automatic checkpoint; its WAL hook (run after each commit, with the WAL's size) wakes
+// this thread, which checkpoints from a connection of its own:
+// 1. a PASSIVE checkpoint beside the writer and the readers copies the bulk of the WAL;
+// 2. then, between two of the writer's transactions, a second one copies the few frames committed
+//    meanwhile, so that the writer's next transaction finds the WAL fully copied and starts it
+//    over (SQLite restarts the WAL only then). The writer waits for that catch-up alone.
+// A WAL past wal_pages_max (readers kept it from restarting) gets a RESTART checkpoint in step 2,
+// which also waits for the readers: the WAL stays bounded.
+class Checkpointer {
+ public:
+  static Result<std::unique_ptr<Checkpointer>> start(const SqliteOptions& options,
+                                                     WriteGate& gate) {
+    auto db = Connection::open(options.path, Connection::Access::read_write_create,
+                               options.busy_timeout_ms);
+    if (!db) return db.error();
+    if (auto configured = db->exec("PRAGMA synchronous = FULL", "configuring"); !configured) {
+      return configured.error();
+    }
+    std::unique_ptr<Checkpointer> checkpointer(new Checkpointer(options, gate, std::move(*db)));
+    checkpointer->thread_ = std::thread([c = checkpointer.get()] { c->run(); });
+    return checkpointer;
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Installs the hook on the writer's connection; this must outlive the hook (detach()).
+  void attach(Connection& writer) {
+    sqlite3_wal_hook(writer.get(), &Checkpointer::on_commit, this);
+  }
+  static void detach(Connection& writer) { sqlite3_wal_hook(writer.get(), nullptr, nullptr); }
+
+ private:
+  Checkpointer(const SqliteOptions& options, WriteGate& gate, Connection db)
+      : options_(options), gate_(gate), db_(std::move(db)) {}
+
+  // On the writer's thread, after each commit: a comparison, and a wake-up only when one is due.
+  static int on_commit(void* self, sqlite3*, const char*, int pages) {
+    auto* checkpointer = static_cast<Checkpointer*>(self);
+    if (pages < checkpointer->options_.wal_checkpoint_pages) return SQLITE_OK;
+    {
+      std::lock_guard lock(checkpointer->mutex_);
+      const bool awake = checkpointer->due_pages_ != 0;
+      checkpointer->due_pages_ = pages;
+      if (awake) return SQLITE_OK;
+    }
+    checkpointer->wake_.notify_one();
+    return SQLITE_OK;
+  }
+
+  // SQLITE_BUSY (readers past busy_timeout) and I/O errors leave the WAL as it was: the next
+  // commit past the threshold tries again. Nothing is lost either way.
+  void checkpoint(int mode) {
+    int wal_frames = 0;
+    int copied = 0;
+    (void)sqlite3_wal_checkpoint_v2(db_.get(), nullptr, mode, &wal_frames, &copied);
+  }
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [&] { return stopping_ || due_pages_ != 0; });
+      if (stopping_) return;
+      const int pages = due_pages_;
+      lock.unlock();
+      checkpoint(SQLITE_CHECKPOINT_PASSIVE);
+      gate_.checkpoint_enter();
+      checkpoint(pages > options_.wal_pages_max ? SQLITE_CHECKPOINT_RESTART
+                                                : SQLITE_CHECKPOINT_PASSIVE);
+      gate_.checkpoint_exit();
+      lock.lock();
+      // The WAL restarts with the writer's next transaction: what was due is done.
+      due_pages_ = 0;
+    }
+  }
+
+  const SqliteOptions options_;
+  WriteGate& gate_;
+  Connection db_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  int due_pages_ = 0;  // the WAL's size at the last commit over the threshold; 0: nothing due
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 class SqliteStore;
 
 class SqliteTransaction final : public Transaction {
  public:
-  SqliteTransaction(Connection& db, WriterStatements& statements, bool& open)
-      : db_(db), statements_(statements), open_(open) {}
+  SqliteTransaction(Connection& db, WriterStatements& statements, bool& open, WriteGate& gate)
+      : db_(db), statements_(statements), open_(open), gate_(gate) {}
   ~SqliteTransaction() override {
     if (!finished_) rollback();
   }
@@ -371,11 +517,13 @@ class SqliteTransaction final : public Transaction {
   void finish() {
     finished_ = true;
     open_ = false;
+    gate_.writer_exit();
   }
 
   Connection& db_;
   WriterStatements& statements_;
   bool& open_;
+  WriteGate& gate_;
   bool finished_ = false;
 };
 
@@ -385,19 +533,32 @@ class SqliteStore final : public Store {
       : options_(std::move(options)),
         writer_(std::move(writer)),
         statements_(std::move(statements)) {}
+  Result<void> start_checkpointer() {
+    auto checkpointer = Checkpointer::start(options_, gate_);
+    if (!checkpointer) return checkpointer.error();
+    checkpointer_ = std::move(*checkpointer);
+    checkpointer_->attach(writer_);
+    return {};
+  }
   ~SqliteStore() override {
     RELANCE_ASSERT(!transaction_open_ && "a transaction outlives its store");
+    Checkpointer::detach(writer_);
+    checkpointer_.reset();  // before the gate it uses
   }
 
   Result<std::unique_ptr<Transaction>> begin() override {
     RELANCE_ASSERT(!transaction_open_ && "one transaction at a time");
     Statement& begin = statements_.begin;
+    gate_.writer_enter();
     const int rc = begin.step();
     begin.reset();
-    if (rc != SQLITE_DONE) return writer_.error("starting a transaction");
+    if (rc != SQLITE_DONE) {
+      gate_.writer_exit();
+      return writer_.error("starting a transaction");
+    }
     transaction_open_ = true;
     return std::unique_ptr<Transaction>(
-        std::make_unique<SqliteTransaction>(writer_, statements_, transaction_open_));
+        std::make_unique<SqliteTransaction>(writer_, statements_, transaction_open_, gate_));
   }
 
   Result<std::optional<StoredEvent>> find_event(std::string_view source,
@@ -495,6 +656,39 @@ class SqliteStore final : public Store {
       return lease->db.error("reading the receivables of customer " + std::string(customer_id));
     }
     return views;
+  }
+
+  Result<CustomerState> customer_state(std::string_view customer_id) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = lease->customer_state;
+    ResetOnExit reset(read);
+    read.bind(1, customer_id);
+    CustomerState state;
+    state.customer_id = std::string(customer_id);
+    if (auto rows = read_customer_rows(read, state); !rows) {
+      return lease->db.error("reading the state of customer " + state.customer_id);
+    }
+    return state;
+  }
+
+  Result<std::optional<CustomerState>> receivable_owner_state(
+      std::string_view invoice_id) override {
+    auto reader = acquire_reader();
+    if (!reader) return reader.error();
+    Lease lease(*this, std::move(*reader));
+    Statement& read = lease->receivable_owner_state;
+    ResetOnExit reset(read);
+    read.bind(1, invoice_id);
+    CustomerState state;
+    if (auto rows = read_customer_rows(read, state, 2); !rows) {
+      return lease->db.error("reading the state of the owner of receivable " +
+                             std::string(invoice_id));
+    }
+    // The receivable's own row is among them when it exists.
+    if (state.receivables.empty()) return std::optional<CustomerState>();
+    return std::optional<CustomerState>(std::move(state));
   }
 
   Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,
@@ -700,6 +894,22 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Rows of (kind, blob[, customer_id]) into `state`; false on a SQLite error.
+  static bool read_customer_rows(Statement& read, CustomerState& state, int owner_column = -1) {
+    int rc;
+    while ((rc = read.step()) == SQLITE_ROW) {
+      if (owner_column >= 0 && state.customer_id.empty()) {
+        state.customer_id = read.column_text(owner_column);
+      }
+      if (read.column_text(0) == "customer") {
+        state.customer = std::string(read.column_blob(1));
+      } else {
+        state.receivables.emplace_back(read.column_blob(1));
+      }
+    }
+    return rc == SQLITE_DONE;
+  }
+
   // SQLite's LIMIT is a signed 64-bit integer.
   static std::int64_t clamp_limit(std::size_t limit) {
     return static_cast<std::int64_t>(
@@ -769,10 +979,13 @@ class SqliteStore final : public Store {
   }
 
   const SqliteOptions options_;
+  WriteGate gate_;
   // Write side: only the writer thread touches these.
   Connection writer_;
   WriterStatements statements_;
   bool transaction_open_ = false;
+  // Checkpoints the WAL, woken by the writer's commits.
+  std::unique_ptr<Checkpointer> checkpointer_;
   // Outbox side: the dispatcher's and the operators' updates, one at a time.
   std::mutex outbox_mutex_;
   std::unique_ptr<OutboxConnection> outbox_;
@@ -817,8 +1030,15 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
                            journal_mode + " instead); put the database on a local filesystem"};
     }
   }
+  if (options.wal_checkpoint_pages < 1 || options.wal_pages_max < options.wal_checkpoint_pages) {
+    return Error{"wal_pages_max",
+                 "wal_checkpoint_pages must be at least 1 and wal_pages_max at "
+                 "least wal_checkpoint_pages"};
+  }
+  // wal_autocheckpoint = 0: the Checkpointer does it, off the commit path.
   const std::string pragmas =
-      "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = " +
+      "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; "
+      "PRAGMA journal_size_limit = " +
       std::to_string(wal_bytes_max) + "; PRAGMA cache_size = -" +
       std::to_string(page_cache_kib_max) + ";";
   if (auto configured = writer->exec(pragmas, "configuring the connection"); !configured) {
@@ -829,8 +1049,9 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   }
   auto statements = WriterStatements::prepare(*writer);
   if (!statements) return statements.error();
-  return std::unique_ptr<Store>(
-      std::make_unique<SqliteStore>(options, std::move(*writer), std::move(*statements)));
+  auto store = std::make_unique<SqliteStore>(options, std::move(*writer), std::move(*statements));
+  if (auto started = store->start_checkpointer(); !started) return started.error();
+  return std::unique_ptr<Store>(std::move(store));
 }
 
 }  // namespace relance::store

@@ -7,6 +7,7 @@
 #include "fake_store.hpp"
 #include "http/api.hpp"
 #include "outbox/payload.hpp"
+#include "state/views_on_read.hpp"
 
 namespace relance::http {
 namespace {
@@ -19,7 +20,9 @@ const core::Timestamp t0 = core::Timestamp(std::chrono::seconds(1'767'225'600));
 class OutboxRoutes : public ::testing::Test {
  protected:
   OutboxRoutes()
-      : writer_(store_, ingest::WriterLimits{}, metrics_), api_(store_, writer_, metrics_, {}) {}
+      : writer_(store_, ingest::WriterLimits{}, metrics_),
+        views_(store_, {}, clock_),
+        api_(store_, writer_, views_, metrics_, {}) {}
   ~OutboxRoutes() override { writer_.stop(); }
 
   // Enqueues `count` actions; the first `dead` of them end dead, the next one delivered.
@@ -64,6 +67,8 @@ class OutboxRoutes : public ::testing::Test {
   store::testing::FakeStore store_;
   metrics::Registry metrics_;
   ingest::Writer writer_;
+  core::SystemClock clock_;
+  state::ViewsOnRead views_;
   Api api_;
 };
 

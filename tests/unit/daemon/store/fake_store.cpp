@@ -200,6 +200,36 @@ Result<std::vector<std::string>> FakeStore::customer_receivable_views(
   return views;
 }
 
+namespace {
+
+// Under the database lock. The map is in (kind, key) order, so receivables come in key order.
+CustomerState customer_state_locked(const FakeDatabase& database, std::string_view customer_id) {
+  CustomerState state;
+  state.customer_id = std::string(customer_id);
+  for (const auto& [key, row] : database.state) {
+    if (row.customer_id != customer_id) continue;
+    if (key.first == StateKind::customer) state.customer = row.blob;
+    if (key.first == StateKind::receivable) state.receivables.push_back(row.blob);
+  }
+  return state;
+}
+
+}  // namespace
+
+Result<CustomerState> FakeStore::customer_state(std::string_view customer_id) {
+  std::lock_guard lock(database_->mutex);
+  return customer_state_locked(*database_, customer_id);
+}
+
+Result<std::optional<CustomerState>> FakeStore::receivable_owner_state(
+    std::string_view invoice_id) {
+  std::lock_guard lock(database_->mutex);
+  const auto found =
+      database_->state.find(std::make_pair(StateKind::receivable, std::string(invoice_id)));
+  if (found == database_->state.end()) return std::optional<CustomerState>();
+  return std::optional<CustomerState>(customer_state_locked(*database_, found->second.customer_id));
+}
+
 Result<std::vector<AlertRow>> FakeStore::list_alerts(std::optional<AlertStatus> status,
                                                      std::string_view after_id, std::size_t limit) {
   std::lock_guard lock(database_->mutex);

@@ -44,6 +44,8 @@ class FakeStore final : public Store {
       StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) override;
   Result<std::optional<std::string>> find_state_view(StateKind kind, std::string_view key) override;
   Result<std::vector<std::string>> customer_receivable_views(std::string_view customer_id) override;
+  Result<CustomerState> customer_state(std::string_view customer_id) override;
+  Result<std::optional<CustomerState>> receivable_owner_state(std::string_view invoice_id) override;
   Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,
                                             std::string_view after_id, std::size_t limit) override;
   Result<std::vector<SourceOffset>> source_offsets(std::string_view source) override;

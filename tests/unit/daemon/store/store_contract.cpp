@@ -372,6 +372,74 @@ TEST_P(StoreContract, for_each_state_stops_at_the_first_error_of_the_visitor) {
   EXPECT_EQ(visits, 2);
 }
 
+TEST_P(StoreContract, customer_state_reads_the_customer_and_its_receivables_blobs) {
+  Store& store = open_store();
+  std::string binary("\x00\x01\xff c\x00", 7);
+  in_transaction(store, [&](Transaction& t) {
+    expect_ok(t.put_state(receivable_row("INV-B", "C-1", "b")));
+    expect_ok(t.put_state(receivable_row("INV-A", "C-1", "a")));
+    expect_ok(t.put_state(receivable_row("INV-C", "C-2", "c")));
+    expect_ok(t.put_state(StateRow{StateKind::customer, "C-1", "C-1", binary, ""}));
+    expect_ok(t.put_state(StateRow{StateKind::customer, "C-3", "C-3", "c3", ""}));
+  });
+  const CustomerState one = expect_ok(store.customer_state("C-1"));
+  EXPECT_EQ(one.customer_id, "C-1");
+  EXPECT_EQ(one.customer, std::optional<std::string>(binary));
+  EXPECT_EQ(one.receivables, (Strings{"a", "b"}));
+  // Receivables without a customer row, a customer without receivables, nothing at all.
+  const CustomerState two = expect_ok(store.customer_state("C-2"));
+  EXPECT_FALSE(two.customer.has_value());
+  EXPECT_EQ(two.receivables, Strings{"c"});
+  const CustomerState three = expect_ok(store.customer_state("C-3"));
+  EXPECT_EQ(three.customer, std::optional<std::string>("c3"));
+  EXPECT_TRUE(three.receivables.empty());
+  const CustomerState none = expect_ok(store.customer_state("C-404"));
+  EXPECT_EQ(none.customer_id, "C-404");
+  EXPECT_FALSE(none.customer.has_value());
+  EXPECT_TRUE(none.receivables.empty());
+}
+
+TEST_P(StoreContract, receivable_owner_state_follows_the_receivable_to_its_customer) {
+  Store& store = open_store();
+  in_transaction(store, [](Transaction& t) {
+    expect_ok(t.put_state(receivable_row("INV-A", "C-1", "a")));
+    expect_ok(t.put_state(receivable_row("INV-B", "C-1", "b")));
+    expect_ok(t.put_state(StateRow{StateKind::customer, "C-1", "C-1", "c1", ""}));
+    expect_ok(t.put_state(StateRow{StateKind::customer, "C-2", "C-2", "c2", ""}));
+  });
+  auto owner = expect_ok(store.receivable_owner_state("INV-B"));
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->customer_id, "C-1");
+  EXPECT_EQ(owner->customer, std::optional<std::string>("c1"));
+  EXPECT_EQ(owner->receivables, (Strings{"a", "b"}));
+  // A customer id is not an invoice id.
+  EXPECT_FALSE(expect_ok(store.receivable_owner_state("C-1")).has_value());
+  EXPECT_FALSE(expect_ok(store.receivable_owner_state("INV-404")).has_value());
+
+  // Moved to another customer: read from there.
+  in_transaction(
+      store, [](Transaction& t) { expect_ok(t.put_state(receivable_row("INV-B", "C-2", "b2"))); });
+  owner = expect_ok(store.receivable_owner_state("INV-B"));
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->customer_id, "C-2");
+  EXPECT_EQ(owner->customer, std::optional<std::string>("c2"));
+  EXPECT_EQ(owner->receivables, Strings{"b2"});
+  EXPECT_EQ(expect_ok(store.customer_state("C-1")).receivables, Strings{"a"});
+}
+
+TEST_P(StoreContract, customer_state_does_not_see_an_uncommitted_transaction) {
+  Store& store = open_store();
+  in_transaction(
+      store, [](Transaction& t) { expect_ok(t.put_state(receivable_row("INV-A", "C-1", "a"))); });
+  auto transaction = expect_ok(store.begin());
+  expect_ok(transaction->put_state(receivable_row("INV-B", "C-1", "b")));
+  expect_ok(transaction->put_state(receivable_row("INV-A", "C-1", "a2")));
+  EXPECT_EQ(expect_ok(store.customer_state("C-1")).receivables, Strings{"a"});
+  EXPECT_FALSE(expect_ok(store.receivable_owner_state("INV-B")).has_value());
+  expect_ok(transaction->commit());
+  EXPECT_EQ(expect_ok(store.customer_state("C-1")).receivables, (Strings{"a2", "b"}));
+}
+
 TEST_P(StoreContract, state_blob_is_kept_byte_for_byte_including_nul_bytes) {
   Store& store = open_store();
   std::string blob("\x00\x01\xff binary\x00", 11);

@@ -122,6 +122,47 @@ TEST(SqliteStore, commit_is_visible_to_another_process) {
   EXPECT_EQ(query_text(path, "SELECT count(*) FROM journal"), "1");
 }
 
+TEST(SqliteStore, wal_stays_bounded_by_the_checkpoints_run_beside_the_writer) {
+  TempDir dir;
+  const std::string path = dir.file("relance.db");
+  constexpr int checkpoint_pages = 32;
+  constexpr int pages_max = 256;
+  auto store = open_sqlite_store(
+      {.path = path, .wal_checkpoint_pages = checkpoint_pages, .wal_pages_max = pages_max});
+  ASSERT_TRUE(store) << store.error().to_string();
+  const std::int64_t page_bytes = std::stoll(query_text(path, "PRAGMA page_size"));
+  // 300 commits of a 32 KiB row each: about 2,700 pages of WAL if nothing were checkpointed.
+  constexpr int commits = 300;
+  const std::string blob(32 * 1024, 'x');
+  std::uintmax_t wal_bytes_seen = 0;
+  for (int i = 0; i < commits; ++i) {
+    auto transaction = (*store)->begin();
+    ASSERT_TRUE(transaction) << transaction.error().to_string();
+    ASSERT_TRUE((*transaction)->append(make_event("erp", std::to_string(i)), core::Timestamp{}));
+    const std::string key = "INV-" + std::to_string(i);
+    ASSERT_TRUE((*transaction)->put_state({StateKind::receivable, key, "C-1", blob, ""}));
+    ASSERT_TRUE((*transaction)->commit());
+    std::error_code ec;
+    wal_bytes_seen = std::max(wal_bytes_seen, std::filesystem::file_size(path + "-wal", ec));
+  }
+  // The WAL file never shrinks below its high-water mark, so this is the largest it grew. A
+  // checkpoint runs beside the writer, which may commit a few more while it does.
+  EXPECT_LE(wal_bytes_seen, static_cast<std::uintmax_t>(4 * pages_max * page_bytes));
+  EXPECT_GT(wal_bytes_seen, static_cast<std::uintmax_t>(checkpoint_pages * page_bytes));
+  // Everything committed is there, through the database file and the WAL alike.
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM journal"), std::to_string(commits));
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM state"), std::to_string(commits));
+  EXPECT_EQ(query_text(path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteStore, checkpoint_thresholds_out_of_order_are_refused) {
+  TempDir dir;
+  auto store = open_sqlite_store(
+      {.path = dir.file("relance.db"), .wal_checkpoint_pages = 100, .wal_pages_max = 10});
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().field, "wal_pages_max");
+}
+
 TEST(SqliteMigrations, embedded_migrations_are_the_files_under_schemas_in_order) {
   const std::filesystem::path dir =
       std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/sqlite";

@@ -24,6 +24,9 @@ Dispatcher::Dispatcher(store::Store& store, const core::Clock& clock,
       random_(options_.seed) {
   RELANCE_ASSERT(options_.batch_max > 0 && options_.attempts_max > 0 &&
                  options_.circuit_failures > 0);
+  claim_one_at_a_time_ = std::any_of(sinks_.begin(), sinks_.end(), [](const auto& entry) {
+    return !entry.second->redelivery_safe();
+  });
   if (!options_.jitter) {
     options_.jitter = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); };
   }
@@ -33,6 +36,9 @@ Dispatcher::~Dispatcher() { stop(); }
 
 Result<Recovery> Dispatcher::recover() {
   const core::Timestamp now = clock_.now();
+  // With a lease, only claims older than it are leftovers (other daemons may be sending now).
+  const core::Timestamp claimed_before =
+      now - std::chrono::duration_cast<std::chrono::microseconds>(options_.sending_lease);
   Recovery recovery;
   // A row in `sending` may or may not have reached its receiver. Those of a sink that cannot
   // drop a second copy are parked first; what stays in `sending` is then requeued in one go.
@@ -42,7 +48,7 @@ Result<Recovery> Dispatcher::recover() {
     if (!rows) return rows.error();
     for (const OutboxRow& row : *rows) {
       after = row.id;
-      if (row.updated_at > now) continue;  // claimed after this start began: not a leftover
+      if (row.updated_at > claimed_before) continue;  // claimed since: not a leftover
       const auto found = sinks_.find(row.sink);
       if (found != sinks_.end() && found->second->redelivery_safe()) continue;
       auto parked = store_.settle_outbox(row.id, {OutboxStatus::dead, true, std::nullopt,
@@ -58,7 +64,7 @@ Result<Recovery> Dispatcher::recover() {
     }
     if (rows->size() < recovery_page_rows) break;
   }
-  auto requeued = store_.requeue_outbox_sending(now, now);
+  auto requeued = store_.requeue_outbox_sending(claimed_before, now);
   if (!requeued) return requeued.error();
   recovery.requeued = *requeued;
   if (recovery.requeued > 0) {
@@ -69,14 +75,38 @@ Result<Recovery> Dispatcher::recover() {
 }
 
 Result<std::size_t> Dispatcher::run_once() {
-  auto claimed = store_.claim_outbox(clock_.now(), options_.batch_max);
-  if (!claimed) return claimed.error();
-  for (const OutboxRow& row : *claimed) handle(row);
-  return claimed->size();
+  if (!claim_one_at_a_time_) {
+    auto claimed = store_.claim_outbox(clock_.now(), options_.batch_max);
+    if (!claimed) return claimed.error();
+    for (const OutboxRow& row : *claimed) handle(row);
+    return claimed->size();
+  }
+  // A crash parks every row found in `sending`: claimed one at a time, only the row whose send
+  // was under way is parked, not the rest of a batch that had not been tried yet.
+  std::size_t handled = 0;
+  while (handled < options_.batch_max) {
+    auto claimed = store_.claim_outbox(clock_.now(), 1);
+    if (!claimed) {
+      if (handled > 0) break;  // what was handled stays handled; the error comes back next turn
+      return claimed.error();
+    }
+    if (claimed->empty()) break;
+    handle(claimed->front());
+    ++handled;
+  }
+  return handled;
 }
 
 void Dispatcher::handle(const OutboxRow& row) {
   const core::Timestamp now = clock_.now();
+  if (options_.owns && !options_.owns(row.customer_id)) {
+    // Another daemon owns this customer: hand the row back, no attempt counted.
+    settle(row,
+           {OutboxStatus::pending, false, now + options_.poll_interval,
+            "customer " + row.customer_id + " is owned by another daemon", now},
+           "postponed");
+    return;
+  }
   const auto found = sinks_.find(row.sink);
   if (found == sinks_.end()) {
     // A configuration problem, not the peer's: dead without an attempt, for an operator to
@@ -303,6 +333,12 @@ void Dispatcher::loop() {
       std::lock_guard lock(wake_mutex_);
       if (stopping_) return;
       notified_ = false;
+    }
+    if (options_.sending_lease.count() > 0 && clock_.now() >= next_takeover_) {
+      next_takeover_ = clock_.now() + options_.sending_lease / 2;
+      if (auto taken = recover(); !taken) {
+        log::error("outbox take-over failed", {{"error", taken.error().to_string()}});
+      }
     }
     auto turn = run_once();
     if (!turn) log::error("outbox turn failed", {{"error", turn.error().to_string()}});

@@ -62,6 +62,15 @@ struct DispatcherOptions {
   std::chrono::milliseconds circuit_cooldown{std::chrono::seconds(60)};
   // A row postponed because the Recheck failed is tried again after this.
   std::chrono::milliseconds recheck_retry{std::chrono::seconds(30)};
+  // Several daemons on one store: send only for the customers this daemon owns (the Kafka
+  // partition of the customer; connectors/kafka/ownership.hpp). A row of another customer goes
+  // back to pending, untouched, for its owner. Empty: every customer.
+  std::function<bool(std::string_view customer_id)> owns;
+  // Several daemons: a row in `sending` whose claim is older than this was left by a daemon that
+  // died mid-send; it is taken over (requeued, or parked for sinks that cannot take a second
+  // copy) while running, not only at start. Longer than any sink's deadline, so that a live
+  // daemon's send is never taken over. 0: only at start, every row (one daemon).
+  std::chrono::milliseconds sending_lease{0};
   // How often the outbox depth gauges are refreshed (a count over the table).
   std::chrono::milliseconds depth_refresh{std::chrono::seconds(15)};
   // Full-jitter draws: uniform in [0, 1]. Empty: a std::mt19937_64 seeded with `seed`.
@@ -95,7 +104,9 @@ class Dispatcher {
   // Rows left in `sending` by a previous run: pending again, or parked (see above). start()
   // calls it first; call it directly only when driving turns by hand.
   Result<Recovery> recover();
-  // One turn: claims the due rows and handles each; returns how many were claimed.
+  // One turn: claims the due rows (up to batch_max; one claim per row when a sink cannot
+  // deduplicate, so that a crash leaves only the row being sent in `sending`) and handles each;
+  // returns how many were claimed.
   Result<std::size_t> run_once();
 
   // The thread: recover(), then turns until stop(). A store error is logged and retried after
@@ -133,12 +144,14 @@ class Dispatcher {
   std::map<std::string, connectors::Sink*> sinks_;
   Recheck recheck_;
   DispatcherOptions options_;
+  bool claim_one_at_a_time_ = false;  // some sink is not redelivery_safe()
   metrics::Registry* metrics_;
   std::mt19937_64 random_;
 
   mutable std::mutex circuits_mutex_;
   std::map<std::string, Circuit> circuits_;
   std::optional<core::Timestamp> depth_refreshed_at_;
+  core::Timestamp next_takeover_{};  // sending_lease: the loop's next recover()
 
   std::mutex wake_mutex_;
   std::condition_variable wake_;

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -45,6 +47,7 @@ class ScriptedSink final : public connectors::Sink {
   std::string_view name() const override { return name_; }
   bool redelivery_safe() const override { return redelivery_safe_; }
   SinkAnswer deliver(const connectors::Delivery& delivery) override {
+    if (on_deliver) on_deliver();
     std::lock_guard lock(mutex_);
     keys_.push_back(delivery.idempotency_key);
     if (script_.empty()) return fallback_;
@@ -65,6 +68,7 @@ class ScriptedSink final : public connectors::Sink {
     return keys_;
   }
   std::size_t calls() const { return keys().size(); }
+  std::function<void()> on_deliver;  // called first in each deliver()
 
  private:
   std::string name_;
@@ -389,6 +393,42 @@ TEST_F(DispatcherTest, rows_left_in_sending_by_a_crash_are_sent_again_after_reco
   EXPECT_EQ(sink_.keys(), std::vector<std::string>{"K"});
 }
 
+TEST_F(DispatcherTest, rows_of_customers_another_daemon_owns_go_back_untouched) {
+  bool owned = false;
+  options_.owns = [&](std::string_view customer) { return owned && customer == "C-1"; };
+  const auto id = enqueue("K");
+  EXPECT_EQ(turn(), 1u);
+  EXPECT_EQ(sink_.calls(), 0u);
+  EXPECT_EQ(row(id).status, OutboxStatus::pending);
+  EXPECT_EQ(row(id).attempts, 0);
+  // The partition moved here: the row goes out once its short wait is over.
+  owned = true;
+  clock_.set(t0 + options_.poll_interval);
+  EXPECT_EQ(turn(), 1u);
+  EXPECT_EQ(row(id).status, OutboxStatus::delivered);
+  EXPECT_EQ(sink_.keys(), std::vector<std::string>{"K"});
+}
+
+TEST_F(DispatcherTest, with_a_lease_only_sends_claimed_longer_ago_are_taken_over) {
+  options_.sending_lease = 120s;
+  const auto id = enqueue("K");
+  // Another daemon claimed the row and is sending it now: not ours to take.
+  ASSERT_EQ(store_.claim_outbox(t0, 10)->size(), 1u);
+  clock_.set(t0 + 60s);
+  auto recovered = dispatcher().recover();
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(recovered->requeued, 0);
+  EXPECT_EQ(row(id).status, OutboxStatus::sending);
+  // It died: past the lease, the row is taken over and sent once.
+  clock_.set(t0 + 121s);
+  recovered = dispatcher().recover();
+  ASSERT_TRUE(recovered);
+  EXPECT_EQ(recovered->requeued, 1);
+  ASSERT_EQ(turn(), 1u);
+  EXPECT_EQ(row(id).status, OutboxStatus::delivered);
+  EXPECT_EQ(sink_.keys(), std::vector<std::string>{"K"});
+}
+
 TEST_F(DispatcherTest, send_cut_by_a_crash_on_a_sink_that_cannot_deduplicate_is_parked_not_resent) {
   const auto mail = enqueue("MAIL", "email.smtp");
   const auto task = enqueue("TASK", "crm.rest");
@@ -430,6 +470,32 @@ TEST_F(DispatcherTest, send_cut_by_a_crash_on_a_sink_that_cannot_deduplicate_is_
       text.find(R"(relance_outbox_deliveries_total{sink="email.smtp",outcome="interrupted"} 1)"),
       std::string::npos)
       << text;
+}
+
+TEST_F(DispatcherTest, with_a_sink_that_cannot_deduplicate_only_the_row_being_sent_is_in_sending) {
+  for (int i = 0; i < 5; ++i) enqueue("MAIL-" + std::to_string(i), "email.smtp");
+  std::size_t most_in_sending = 0;
+  smtp_.on_deliver = [&] {
+    most_in_sending =
+        std::max(most_in_sending, store_.list_outbox(OutboxStatus::sending, 0, 100)->size());
+  };
+  EXPECT_EQ(turn(), 5u);
+  EXPECT_EQ(smtp_.calls(), 5u);
+  // A crash during any of these sends would have parked that one row, not the batch.
+  EXPECT_EQ(most_in_sending, 1u);
+}
+
+TEST_F(DispatcherTest, with_only_sinks_that_deduplicate_rows_are_claimed_by_batch) {
+  for (int i = 0; i < 5; ++i) enqueue("TASK-" + std::to_string(i));
+  std::size_t most_in_sending = 0;
+  sink_.on_deliver = [&] {
+    most_in_sending =
+        std::max(most_in_sending, store_.list_outbox(OutboxStatus::sending, 0, 100)->size());
+  };
+  Dispatcher batch(store_, clock_, {{"crm.rest", &sink_}}, recheck_, options_);
+  ASSERT_EQ(*batch.run_once(), 5u);
+  EXPECT_EQ(most_in_sending, 5u);
+  EXPECT_EQ(sink_.calls(), 5u);
 }
 
 TEST_F(DispatcherTest, recover_with_nothing_left_in_sending_changes_nothing) {

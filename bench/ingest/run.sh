@@ -8,7 +8,9 @@
 #
 #   bash bench/ingest/run.sh        # env: DURATION (s, default 10), BATCH_CONNECTIONS (default 8),
 #                                   #      BUILD_DIR (default build/bench-release),
-#                                   #      BENCH_TMP (default /tmp; must be a real disk, not tmpfs)
+#                                   #      BENCH_TMP (default /tmp; must be a real disk, not tmpfs),
+#                                   #      DUNNING (true/false, default true: the daemon's default;
+#                                   #      false measures ingest and the engine without the scheduler)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -42,6 +44,8 @@ http:
 store:
   sqlite:
     path: $work/$name.db
+dunning:
+  enabled: ${DUNNING:-true}
 log:
   level: info
 EOF
@@ -69,6 +73,7 @@ stop_daemon() {
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 
 echo "load before: $(uptime)"
+echo "dunning enabled: ${DUNNING:-true}"
 
 start_daemon single
 echo "== (a) single events, 64 connections, ${duration}s"

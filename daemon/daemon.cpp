@@ -2,12 +2,14 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "connectors/kafka/event_publisher.hpp"
+#include "connectors/kafka/ownership.hpp"
 #include "connectors/kafka/source.hpp"
 #include "connectors/kafka/writer_destination.hpp"
 #include "connectors/registry.hpp"
@@ -81,6 +83,8 @@ struct Daemon::Impl {
   // The Kafka source (kafka.enabled) hands its batches to the writer; /readyz asks it.
   std::unique_ptr<connectors::kafka::WriterDestination> kafka_destination;
   std::unique_ptr<connectors::kafka::KafkaSource> kafka;
+  // kafka.enabled: the customers of the partitions this daemon owns (source -> dispatcher).
+  std::shared_ptr<connectors::kafka::Ownership> ownership;
   // kafka.webhook_publish: POST /v1/events goes to Kafka; destroyed after the server.
   std::unique_ptr<connectors::kafka::EventPublisher> publisher;
   std::unique_ptr<http::Server> server;
@@ -115,11 +119,31 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   impl->sinks = std::move(sinks).value();
   std::map<std::string, connectors::Sink*> sinks_by_name;
   for (const auto& sink : impl->sinks) sinks_by_name.emplace(sink->name(), sink.get());
+  // Several daemons (kafka.enabled): each sends only for the customers of the partitions the
+  // group gave it, and takes over what a dead one left in `sending` after a lease longer than
+  // any sink's deadline.
+  auto dispatch_options = dispatcher_options(config.dispatcher);
+  if (config.kafka.enabled) {
+    const auto partitioner = config.kafka.client.find("partitioner");
+    auto placed = connectors::kafka::partitioner_of(
+        partitioner == config.kafka.client.end() ? "" : partitioner->second);
+    if (!placed) {
+      impl->writer->stop();
+      return placed.error();
+    }
+    impl->ownership = std::make_shared<connectors::kafka::Ownership>(*placed);
+    dispatch_options.owns = [ownership = impl->ownership](std::string_view customer) {
+      return ownership->owns(customer);
+    };
+    dispatch_options.sending_lease =
+        2 * std::max(config.email.smtp.total_timeout, config.crm.total_timeout) +
+        std::chrono::seconds(30);
+  }
   impl->dispatcher = std::make_unique<outbox::Dispatcher>(
       *impl->store, impl->clock, std::move(sinks_by_name),
       outbox::recheck_from_views(
           [views = impl->views.get()](std::string_view id) { return views->receivable(id); }),
-      dispatcher_options(config.dispatcher), &impl->registry);
+      std::move(dispatch_options), &impl->registry);
   // Rows a previous run left in `sending` first: requeued, or parked as dead when their sink
   // cannot drop a second copy (see outbox::Dispatcher::recover).
   if (auto started = impl->dispatcher->start(); !started) {
@@ -137,6 +161,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
     options.batch_messages_max = config.kafka.batch_messages_max;
     options.client = config.kafka.client;
     options.drain_timeout = config.shutdown_timeout;
+    options.ownership = impl->ownership;
     auto source = connectors::kafka::KafkaSource::start(std::move(options),
                                                         *impl->kafka_destination, impl->registry);
     if (!source) {

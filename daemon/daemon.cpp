@@ -21,6 +21,8 @@
 #include "outbox/dispatcher.hpp"
 #include "outbox/recheck.hpp"
 #include "sinks.hpp"
+#include "state/dunning_applier.hpp"
+#include "state/dunning_setup.hpp"
 #include "state/engine_applier.hpp"
 #include "state/views_on_read.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -73,6 +75,9 @@ struct Daemon::Impl {
   std::unique_ptr<store::Store> store;
   // The receivable engine, fed by the writer: it outlives the writer.
   std::unique_ptr<state::EngineApplier> engine;
+  // Dunning (dunning.enabled): the scheduler decorating the engine in the writer's
+  // transaction. Destroyed after the writer, before the engine.
+  std::unique_ptr<state::DunningApplier> dunning;
   // GET /v1/receivables and /v1/customers, and the outbox's recheck: documents from the blobs.
   std::unique_ptr<state::ViewsOnRead> views;
   std::unique_ptr<ingest::Writer> writer;
@@ -100,17 +105,37 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   if (!store) return store.error();
   impl->store = std::move(store).value();
   // Loads the stored state (or rebuilds it from the journal) before the writer takes events.
-  const core::engine::EngineOptions engine_options{};
-  auto engine = state::EngineApplier::open(*impl->store, engine_options);
+  auto engine_options = state::engine_options(config.engine);
+  if (!engine_options) return engine_options.error();
+  auto engine = state::EngineApplier::open(*impl->store, *engine_options);
   if (!engine) return engine.error();
   impl->engine = std::move(engine).value();
-  impl->views = std::make_unique<state::ViewsOnRead>(*impl->store, engine_options, impl->clock);
+  ingest::Applier* applier = impl->engine.get();
+  std::chrono::milliseconds advance_interval{60'000};
+  if (config.dunning.enabled) {
+    // Policies, templates, rates and calendars are read once, here: a bad file stops the
+    // start with its name, rather than the first reminder.
+    auto setup = state::load_dunning_setup(config);
+    if (!setup) return setup.error();
+    auto dunning =
+        state::DunningApplier::open(*impl->store, *impl->engine, std::move(setup).value());
+    if (!dunning) return dunning.error();
+    impl->dunning = std::move(dunning).value();
+    applier = impl->dunning.get();
+    // Idle, the writer looks for due steps at least this often.
+    advance_interval = std::min(advance_interval, config.dunning.tick_interval);
+    log::info("dunning enabled",
+              {{"receivables_scheduled", impl->dunning->glue().scheduler().scheduled_count()},
+               {"policies", impl->dunning->glue().setup().policies.policies().size()}});
+  }
+  impl->views = std::make_unique<state::ViewsOnRead>(*impl->store, *engine_options, impl->clock);
   impl->writer = std::make_unique<ingest::Writer>(
       *impl->store,
       ingest::WriterLimits{.batch_events_max = config.writer.batch_events_max,
                            .batch_delay_max = config.writer.batch_delay_max,
-                           .queue_events_max = config.writer.queue_events_max},
-      impl->registry, nullptr, impl->engine.get());
+                           .queue_events_max = config.writer.queue_events_max,
+                           .advance_interval = advance_interval},
+      impl->registry, nullptr, applier);
   auto sinks = make_sinks(config, impl->clock);
   if (!sinks) {
     impl->writer->stop();
@@ -144,6 +169,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
       outbox::recheck_from_views(
           [views = impl->views.get()](std::string_view id) { return views->receivable(id); }),
       std::move(dispatch_options), &impl->registry);
+  if (impl->dunning) {
+    // Actions the writer enqueued go out now rather than at the next poll.
+    impl->dunning->set_on_enqueued([dispatcher = impl->dispatcher.get()] { dispatcher->notify(); });
+  }
   // Rows a previous run left in `sending` first: requeued, or parked as dead when their sink
   // cannot drop a second copy (see outbox::Dispatcher::recover).
   if (auto started = impl->dispatcher->start(); !started) {
@@ -241,6 +270,7 @@ void Daemon::stop() {
   impl_->kafka.reset();
   impl_->writer.reset();
   impl_->dispatcher.reset();
+  impl_->dunning.reset();
   impl_->engine.reset();
   impl_->store.reset();
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(

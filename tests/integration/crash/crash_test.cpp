@@ -385,6 +385,8 @@ class CrashTest : public ::testing::Test {
                            << "\n"
                               "log:\n"
                               "  level: info\n"
+                              "dunning:\n"
+                              "  enabled: false\n"
                               "shutdown_timeout: 5s\n";
   }
   void TearDown() override {

@@ -56,6 +56,7 @@ class HttpApi : public ::testing::Test {
     config_.http.idle_timeout = std::chrono::milliseconds(5000);
     config_.store.sqlite_path = (dir_ / "sub" / "relance.db").string();
     config_.log_level = config::LogLevel::warn;
+    config_.dunning.enabled = false;  // no policies folder here; dunning has its own tests
     config_.shutdown_timeout = std::chrono::milliseconds(5000);
     auto daemon = Daemon::start(config_);
     ASSERT_TRUE(daemon.ok()) << daemon.error().to_string();

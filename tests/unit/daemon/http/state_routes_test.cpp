@@ -66,6 +66,7 @@ class StateRoutes : public ::testing::Test {
     config_.http.threads = 2;
     config_.store.sqlite_path = (dir_ / "relance.db").string();
     config_.log_level = config::LogLevel::warn;
+    config_.dunning.enabled = false;  // no policies folder here; dunning has its own tests
     auto daemon = Daemon::start(config_);
     ASSERT_TRUE(daemon.ok()) << daemon.error().to_string();
     daemon_ = std::move(daemon).value();

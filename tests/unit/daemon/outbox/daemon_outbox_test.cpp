@@ -73,6 +73,7 @@ class DaemonOutbox : public ::testing::Test {
     config_.store.sqlite_path = (dir_ / "relance.db").string();
     config_.email.file_directory = (dir_ / "mail").string();
     config_.log_level = config::LogLevel::warn;
+    config_.dunning.enabled = false;  // the test queues its own actions
     start();
   }
   void TearDown() override {

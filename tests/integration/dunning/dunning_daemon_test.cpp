@@ -1,0 +1,310 @@
+// The real relanced, dunning enabled, email.sink file: a customer and two overdue invoices
+// posted over HTTP become one French statement in the mail folder (through the outbox and the
+// dispatcher), with the amounts and the Message-ID of its idempotency key; a restart sends
+// nothing again.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "connectors/email/mime/mime.hpp"
+#include "core/date.hpp"
+#include "tests/unit/daemon/http/http_client.hpp"
+
+namespace relance {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::string source_dir = RELANCE_SOURCE_DIR;
+constexpr auto start_deadline = 60s;
+constexpr auto mail_deadline = 30s;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// relanced as a child process; its port comes from its "relanced started" log line.
+class DaemonProcess {
+ public:
+  DaemonProcess(fs::path config, fs::path log) : config_(std::move(config)), log_(std::move(log)) {}
+  ~DaemonProcess() {
+    if (pid_ > 0) terminate();
+  }
+
+  std::string start() {
+    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) return "cannot create " + log_.string();
+    pid_ = ::fork();
+    if (pid_ < 0) return "fork failed";
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that aborts
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+      const std::string config = config_.string();
+      std::vector<char*> argv{const_cast<char*>(RELANCE_RELANCED_PATH),
+                              const_cast<char*>("--config"), const_cast<char*>(config.c_str()),
+                              nullptr};
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    const auto until = Clock::now() + start_deadline;
+    while (Clock::now() < until) {
+      std::istringstream lines(read_file(log_));
+      for (std::string line; std::getline(lines, line);) {
+        json::error_code ec;
+        const json::value value = json::parse(line, ec);
+        if (ec || !value.is_object()) continue;
+        const json::object& object = value.as_object();
+        const json::value* msg = object.if_contains("msg");
+        const json::value* port = object.if_contains("port");
+        if (msg == nullptr || !msg->is_string() || msg->get_string() != "relanced started" ||
+            port == nullptr) {
+          continue;
+        }
+        port_ = static_cast<std::uint16_t>(port->to_number<unsigned>());
+        return {};
+      }
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return "relanced exited before it started; its log:\n" + read_file(log_);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return "relanced did not start in time; its log:\n" + read_file(log_);
+  }
+
+  int terminate() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  fs::path config_;
+  fs::path log_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// Quoted-printable (RFC 2045 6.7) back to bytes: soft breaks joined, =XX decoded; any other
+// '=' (the RFC 2047 words of the headers) is kept as it is.
+std::string decode_quoted_printable(const std::string& encoded) {
+  const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  std::string out;
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] == '=' && encoded.compare(i + 1, 2, "\r\n") == 0) {
+      i += 2;
+    } else if (encoded[i] == '=' && i + 2 < encoded.size() && hex(encoded[i + 1]) &&
+               hex(encoded[i + 2])) {
+      out += static_cast<char>(std::stoi(encoded.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += encoded[i];
+    }
+  }
+  return out;
+}
+
+std::vector<fs::path> mails(const fs::path& folder) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    if (entry.path().extension() == ".eml") found.push_back(entry.path());
+  }
+  return found;
+}
+
+std::string event(const std::string& id, const char* type, json::object data) {
+  return json::serialize(json::object{{"specversion", "1.0"},
+                                      {"id", id},
+                                      {"source", "erp/test"},
+                                      {"type", type},
+                                      {"data", std::move(data)}});
+}
+
+// GET /v1/outbox: {"actions": [...], "next_after"?}.
+json::array actions_of(const std::string& body) {
+  json::error_code ec;
+  const json::value value = json::parse(body, ec);
+  if (ec || !value.is_object() || !value.as_object().contains("actions")) return {};
+  return value.at("actions").as_array();
+}
+
+class DunningDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/relance-dunning-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    fs::create_directories(dir_ / "policies");
+    fs::create_directories(dir_ / "calendars");
+    // Every day a business day and a window open all day: the test does not wait for Monday
+    // 09:00 in Paris.
+    std::ofstream(dir_ / "calendars" / "always.yaml") << "name: always\nweekend: []\n";
+    std::ofstream(dir_ / "policies" / "test.yaml")
+        << "policies:\n"
+           "  test:\n"
+           "    calendar: always\n"
+           "    steps:\n"
+           "      - {name: first_reminder, at: due+3d, channel: email, template: reminder}\n"
+           "      - {name: second_reminder, at: due+300d, channel: email, template: statement}\n"
+           "assignment:\n"
+           "  default: test\n"
+           "delivery:\n"
+           "  send_days: [mon, tue, wed, thu, fri, sat, sun]\n"
+           "  send_hours: [\"00:00-24:00\"]\n"
+           "  contact_interval_min_hours: 48\n"
+           "  contacts_per_week_max: 2\n";
+    config_ = dir_ / "relance.yaml";
+    std::ofstream(config_) << "http:\n  listen_address: 127.0.0.1\n  port: 0\n"
+                           << "store:\n  sqlite:\n    path: " << (dir_ / "relance.db").string()
+                           << "\n"
+                           << "dunning:\n"
+                           << "  policies_directory: " << (dir_ / "policies").string() << "\n"
+                           << "  calendars_directory: " << (dir_ / "calendars").string() << "\n"
+                           << "  templates_directory: " << source_dir << "/config/templates\n"
+                           << "  rates_directory: " << source_dir << "/config/rates\n"
+                           << "  tick_interval: 200ms\n"
+                           << "  company_name: Exemple SAS\n"
+                           << "  company_iban: FR76 3000 6000 0112 3456 7890 189\n"
+                           << "  company_bic: AGRIFRPP\n"
+                           << "  company_email: compta@exemple.fr\n"
+                           << "email:\n  sink: file\n  file:\n    directory: "
+                           << (dir_ / "mail").string() << "\n"
+                           << "  from: \"Exemple SAS <relances@exemple.fr>\"\n"
+                           << "dispatcher:\n  poll_interval: 200ms\n"
+                           << "log:\n  level: info\n";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  fs::path dir_;
+  fs::path config_;
+};
+
+TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_across_a_restart) {
+  const core::Date today = core::utc_date(
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()));
+  const auto day = [&](int offset) { return core::format_date(core::add_days(today, offset)); };
+  json::array batch;
+  batch.push_back(json::parse(event("cust-42", "customer.upserted",
+                                    {{"customer_id", "CUST-42"},
+                                     {"name", "Société Dupré"},
+                                     {"emails", json::array{"compta@dupre.fr"}},
+                                     {"language", "fr"}})));
+  batch.push_back(json::parse(event("inv-1", "invoice.issued",
+                                    {{"invoice_id", "INV-0001"},
+                                     {"customer_id", "CUST-42"},
+                                     {"number", "F-0001"},
+                                     {"amount", {{"amount", "1234.56"}, {"currency", "EUR"}}},
+                                     {"issue_date", day(-40)},
+                                     {"due_date", day(-10)}})));
+  batch.push_back(json::parse(event("inv-2", "invoice.issued",
+                                    {{"invoice_id", "INV-0002"},
+                                     {"customer_id", "CUST-42"},
+                                     {"number", "F-0002"},
+                                     {"amount", {{"amount", "500.00"}, {"currency", "EUR"}}},
+                                     {"issue_date", day(-50)},
+                                     {"due_date", day(-20)}})));
+
+  std::string key;
+  {
+    DaemonProcess daemon(config_, dir_ / "relanced-1.log");
+    const std::string started = daemon.start();
+    ASSERT_TRUE(started.empty()) << started;
+    testing::HttpClient http(daemon.port());
+    const auto posted =
+        http.post("/v1/events", "application/cloudevents-batch+json", json::serialize(batch));
+    ASSERT_EQ(posted.status, 202u) << posted.body;
+
+    const auto until = Clock::now() + mail_deadline;
+    while (mails(dir_ / "mail").empty() && Clock::now() < until) std::this_thread::sleep_for(50ms);
+    const auto written = mails(dir_ / "mail");
+    ASSERT_EQ(written.size(), 1u) << read_file(dir_ / "relanced-1.log");
+
+    // The outbox row behind it: delivered once.
+    testing::HttpReply outbox;
+    for (auto wait = Clock::now() + mail_deadline; Clock::now() < wait;) {
+      outbox = http.get("/v1/outbox");
+      if (outbox.body.find("\"delivered\"") != std::string::npos) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_EQ(outbox.status, 200u) << outbox.body;
+    const json::array items = actions_of(outbox.body);
+    ASSERT_EQ(items.size(), 1u) << outbox.body;
+    const json::object& row = items.at(0).as_object();
+    EXPECT_EQ(row.at("status").as_string(), "delivered") << outbox.body;
+    key = std::string(row.at("idempotency_key").as_string());
+    EXPECT_TRUE(key.starts_with("dunning/CUST-42/first_reminder/")) << key;
+
+    const std::string eml = read_file(written[0]);
+    EXPECT_NE(eml.find("Message-ID: " + connectors::mime::message_id(key, "relance.invalid")),
+              std::string::npos)
+        << eml;
+    EXPECT_NE(eml.find("To: compta@dupre.fr"), std::string::npos) << eml;
+    const std::string body = decode_quoted_printable(eml);
+    EXPECT_NE(body.find("Sauf erreur ou omission de notre part"), std::string::npos) << body;
+    EXPECT_NE(body.find("Société Dupré"), std::string::npos) << body;
+    EXPECT_NE(body.find("Facture F-0001"), std::string::npos) << body;
+    EXPECT_NE(body.find("Facture F-0002"), std::string::npos) << body;
+    EXPECT_NE(body.find("1\u202f234,56\u00a0EUR restant dû (10 jours de retard)"),
+              std::string::npos)
+        << body;
+    EXPECT_NE(body.find("500,00\u00a0EUR restant dû (20 jours de retard)"), std::string::npos)
+        << body;
+    EXPECT_NE(body.find("Solde à régler (EUR) : 1\u202f734,56\u00a0EUR"), std::string::npos)
+        << body;
+    EXPECT_NE(body.find("IBAN FR76 3000 6000 0112 3456 7890 189"), std::string::npos) << body;
+
+    // The receivable shows the step reached.
+    const auto receivable = http.get("/v1/receivables/INV-0001");
+    ASSERT_EQ(receivable.status, 200u);
+    EXPECT_EQ(json::parse(receivable.body).at("dunning_level").as_int64(), 1) << receivable.body;
+    const int status = daemon.terminate();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+
+  // Restarted: the schedule continues from the stored progress; nothing is queued again.
+  DaemonProcess daemon(config_, dir_ / "relanced-2.log");
+  const std::string started = daemon.start();
+  ASSERT_TRUE(started.empty()) << started;
+  std::this_thread::sleep_for(2s);  // ten ticks
+  EXPECT_EQ(mails(dir_ / "mail").size(), 1u);
+  testing::HttpClient http(daemon.port());
+  const auto outbox = http.get("/v1/outbox");
+  ASSERT_EQ(outbox.status, 200u);
+  const json::array items = actions_of(outbox.body);
+  ASSERT_EQ(items.size(), 1u) << outbox.body;
+  EXPECT_EQ(items.at(0).at("idempotency_key").as_string(), key);
+  EXPECT_EQ(items.at(0).at("attempts").as_int64(), 1) << outbox.body;
+}
+
+}  // namespace
+}  // namespace relance

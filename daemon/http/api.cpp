@@ -521,7 +521,7 @@ Response Api::retry_outbox(std::string_view target) {
                    "no outbox action with id \"" + id_text + "\"");
   };
   if (!id) return not_found();
-  auto retried = store_.retry_outbox(*id, clock_.now());
+  auto retried = store_.retry_outbox(*id, views_.clock().now());
   if (!retried) return outbox_store_error(retried.error());
   if (*retried == store::OutboxRetryOutcome::unknown) return not_found();
   auto row = store_.find_outbox(*id);

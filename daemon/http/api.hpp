@@ -120,7 +120,6 @@ class Api {
   WriterEventDestination writer_destination_{writer_};
   EventDestination* destination_ = &writer_destination_;
   // When a replayed outbox action is due (now).
-  core::SystemClock clock_;
 
   // Instruments resolved once: the registry's lookup takes a lock, a request must not.
   static constexpr std::array<unsigned, 12> common_statuses_{200, 202, 400, 404, 405, 408,

@@ -35,6 +35,8 @@ class ViewsOnRead {
   // GET /v1/customers/{id}: the customer's document with "receivables", its receivables'
   // documents in invoice id order; nullopt when no such customer is stored.
   Result<std::optional<std::string>> customer(std::string_view customer_id) const;
+  // The daemon's clock, which the HTTP API also reads "now" from (a replayed action's due time).
+  const core::Clock& clock() const { return clock_; }
 
  private:
   Result<void> load(core::engine::Engine& engine, const store::CustomerState& state,

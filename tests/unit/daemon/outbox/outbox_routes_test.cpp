@@ -17,6 +17,12 @@ using store::OutboxStatus;
 
 const core::Timestamp t0 = core::Timestamp(std::chrono::seconds(1'767'225'600));  // 2026-01-01
 
+// The daemon's clock, injected: the API reads "now" from it, never from the system.
+class FixedClock final : public core::Clock {
+ public:
+  core::Timestamp now() const override { return t0 + std::chrono::minutes(5); }
+};
+
 class OutboxRoutes : public ::testing::Test {
  protected:
   OutboxRoutes()
@@ -67,7 +73,7 @@ class OutboxRoutes : public ::testing::Test {
   store::testing::FakeStore store_;
   metrics::Registry metrics_;
   ingest::Writer writer_;
-  core::SystemClock clock_;
+  FixedClock clock_;
   state::ViewsOnRead views_;
   Api api_;
 };
@@ -130,7 +136,7 @@ TEST_F(OutboxRoutes, retry_replays_a_dead_action_and_refuses_the_others) {
   EXPECT_EQ(action.at("attempts").as_int64(), 0);
   const auto row = store_.find_outbox(1).value();
   EXPECT_EQ(row->status, OutboxStatus::pending);
-  EXPECT_GT(row->next_attempt_at, t0);  // due now
+  EXPECT_EQ(row->next_attempt_at, t0 + std::chrono::minutes(5));  // due now, by the clock
   EXPECT_EQ(store_.claim_outbox(row->next_attempt_at, 10).value().size(), 2u);
 
   response = call(Method::post, "/v1/outbox/1/retry");  // now sending

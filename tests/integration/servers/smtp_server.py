@@ -21,9 +21,10 @@ from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Handler:
-    def __init__(self, folder):
+    def __init__(self, folder, data_delay=0.0):
         self.folder = folder
         self.count = 0
+        self.data_delay = data_delay
 
     def scripted(self, stage):
         path = os.path.join(self.folder, "answer-" + stage)
@@ -69,6 +70,10 @@ class Handler:
             json.dump(parsed, f, ensure_ascii=False)
         os.rename(base + ".eml.tmp", base + ".eml")
         os.rename(base + ".json.tmp", base + ".json")
+        # --data-delay: the message is kept before the client hears 250, so a client killed
+        # meanwhile cannot know that it was delivered (the crash tests' window).
+        if self.data_delay > 0:
+            await asyncio.sleep(self.data_delay)
         return "250 2.0.0 Ok: queued as %d" % self.count
 
 
@@ -77,6 +82,8 @@ def main():
     parser.add_argument("--folder", required=True)
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--data-delay", type=float, default=0.0,
+                        help="seconds between keeping a message and answering 250")
     args = parser.parse_args()
 
     def authenticator(server, session, envelope, mechanism, auth_data):
@@ -89,7 +96,7 @@ def main():
     options = {"hostname": "smtp.test", "decode_data": False}
     if args.user:
         options.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    handler = Handler(args.folder)
+    handler = Handler(args.folder, args.data_delay)
 
     async def serve():
         loop = asyncio.get_running_loop()

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "connectors/kafka/event_publisher.hpp"
@@ -191,6 +192,16 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
     options.client = config.kafka.client;
     options.drain_timeout = config.shutdown_timeout;
     options.ownership = impl->ownership;
+    if (impl->dunning) {
+      // Each daemon schedules the customers of its partitions only; a new assignment makes the
+      // writer rescan which those are before its next transaction.
+      impl->dunning->set_ownership([ownership = impl->ownership](std::string_view customer) {
+        return ownership->owns(customer);
+      });
+      options.on_assigned = [dunning = impl->dunning.get()](const std::set<std::int32_t>&) {
+        dunning->ownership_changed();
+      };
+    }
     auto source = connectors::kafka::KafkaSource::start(std::move(options),
                                                         *impl->kafka_destination, impl->registry);
     if (!source) {

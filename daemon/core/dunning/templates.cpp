@@ -1,6 +1,8 @@
 #include "core/dunning/templates.hpp"
 
 #include <kainjow/mustache.hpp>
+#include <memory>
+#include <mutex>
 
 #include <algorithm>
 #include <array>
@@ -371,8 +373,38 @@ Result<TemplateSet> TemplateSet::from_parts(
     }
   }
   if (!problems.empty()) return to_error(problems);
+  set.compiled_ = std::make_shared<const Compiled>(set.templates_);
   return set;
 }
+
+struct TemplateSet::Compiled {
+  struct Entry {
+    std::unique_ptr<mustache::mustache> subject;
+    std::unique_ptr<mustache::mustache> text;
+    std::unique_ptr<mustache::mustache> html;  // null when the template has no HTML part
+  };
+
+  explicit Compiled(const std::map<Language, std::map<std::string, Parts, std::less<>>>& sources) {
+    const auto verbatim = [](const std::string& text) { return text; };
+    const auto parse = [](const std::string& source, const auto& escape) {
+      auto parsed = std::make_unique<mustache::mustache>(source);
+      parsed->set_custom_escape(escape);
+      return parsed;
+    };
+    for (const auto& [language, by_name] : sources) {
+      for (const auto& [name, parts] : by_name) {
+        Entry& entry = entries[{language, name}];
+        entry.subject = parse(parts.subject, verbatim);
+        entry.text = parse(parts.text, verbatim);
+        if (parts.html) entry.html = parse(*parts.html, escape_html);
+      }
+    }
+  }
+
+  std::map<std::pair<Language, std::string>, Entry, std::less<>> entries;
+  // kainjow's render() is not const (it keeps its error state): one render at a time.
+  mutable std::mutex mutex;
+};
 
 bool TemplateSet::has(std::string_view name) const {
   for (const auto& [language, by_name] : templates_) {
@@ -421,7 +453,6 @@ Result<RenderedMessage> TemplateSet::render(std::string_view name,
   auto language_result = choose_language(name, model.customer_language);
   if (!language_result) return language_result.error();
   const Language language = *language_result;
-  const Parts& parts = templates_.at(language).find(name)->second;
 
   const auto amount = [&](const Money& money) { return format_amount(money, language); };
   const auto date = [&](Date value) { return format_date_for(value, language); };
@@ -528,19 +559,12 @@ Result<RenderedMessage> TemplateSet::render(std::string_view name,
   RenderedMessage message;
   message.template_name = std::string(name);
   message.language = language;
+  const Compiled::Entry& compiled = compiled_->entries.find({language, std::string(name)})->second;
   try {
-    const auto verbatim = [](const std::string& text) { return text; };
-    mustache::mustache subject{parts.subject};
-    subject.set_custom_escape(verbatim);
-    message.subject = single_line(subject.render(root));
-    mustache::mustache text{parts.text};
-    text.set_custom_escape(verbatim);
-    message.text = text.render(root);
-    if (parts.html) {
-      mustache::mustache html{*parts.html};
-      html.set_custom_escape(escape_html);
-      message.html = html.render(root);
-    }
+    std::lock_guard lock(compiled_->mutex);
+    message.subject = single_line(compiled.subject->render(root));
+    message.text = compiled.text->render(root);
+    if (compiled.html) message.html = compiled.html->render(root);
   } catch (const std::exception& error) {
     return Error{"template", "rendering '" + std::string(name) + "' failed: " + error.what()};
   }

@@ -4,6 +4,7 @@
 // and, for a formal notice, late interest and the recovery indemnity.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,7 +109,9 @@ class TemplateSet {
   Result<RenderedMessage> render(std::string_view name, const MessageModel& model) const;
 
  private:
+  struct Compiled;  // every part parsed once, at load (parsing cost more than rendering)
   std::map<Language, std::map<std::string, Parts, std::less<>>> templates_;
+  std::shared_ptr<const Compiled> compiled_;  // shared by copies: the templates never change
 };
 
 }  // namespace relance::core::dunning

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -146,7 +147,10 @@ int run_simulate(std::span<const std::string> args, std::ostream& out, std::ostr
     err << events.error().to_string() << "\n";
     return exit_data;
   }
-  auto created = state::DunningGlue::create(*setup);
+  // The same setup with messages looked up but not rendered: only the actions are printed.
+  auto dry_setup = std::make_shared<state::DunningSetup>(**setup);
+  dry_setup->render.message_bodies = false;
+  auto created = state::DunningGlue::create(std::move(dry_setup));
   if (!created) {
     err << arguments->config << ": " << created.error().to_string() << "\n";
     return exit_config;

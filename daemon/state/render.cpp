@@ -90,9 +90,18 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
   if (!model) {
     return failed(RenderFailure::Kind::failed, what(action) + ": " + model.error().to_string());
   }
-  auto message = templates.render(action.template_name, *model);
-  if (!message) {
-    return failed(RenderFailure::Kind::failed, what(action) + ": " + message.error().to_string());
+  core::dunning::RenderedMessage message;
+  if (settings.message_bodies) {
+    auto rendered = templates.render(action.template_name, *model);
+    if (!rendered) {
+      return failed(RenderFailure::Kind::failed,
+                    what(action) + ": " + rendered.error().to_string());
+    }
+    message = std::move(rendered).value();
+  } else if (auto language =
+                 templates.choose_language(action.template_name, model->customer_language);
+             !language) {
+    return failed(RenderFailure::Kind::failed, what(action) + ": " + language.error().to_string());
   }
   std::vector<std::string> invoice_ids;
   for (const core::dunning::ActionInvoice& line : action.invoices) {
@@ -107,8 +116,8 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
     activity.customer_id = action.customer_id;
     activity.customer_name = model->customer_name;
     activity.crm_id = customer != nullptr ? customer->profile.crm_id : std::string();
-    activity.subject = message->subject;
-    activity.body = message->text;
+    activity.subject = message.subject;
+    activity.body = message.text;
     if (activity.kind == connectors::CrmActivity::Kind::task) activity.due_date = action.as_of;
     activity.invoice_ids = std::move(invoice_ids);
     return RenderOutcome{
@@ -134,9 +143,9 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
     }
     email.to = {settings.company.email};
   }
-  email.subject = message->subject;
-  email.text = message->text;
-  email.html = message->html;
+  email.subject = message.subject;
+  email.text = message.text;
+  email.html = message.html;
   email.date = action.at;
   return RenderOutcome{
       RenderedAction{settings.email_sink, {action.idempotency_key, std::move(email)}},

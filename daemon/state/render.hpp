@@ -30,6 +30,9 @@ struct RenderSettings {
   std::string email_reply_to;
   std::string email_sink = "email.file";  // or "email.smtp"
   bool crm_enabled = false;
+  // False for `relanced simulate`, which prints the actions and never their text: the template
+  // is looked up (a missing one still fails) but not rendered.
+  bool message_bodies = true;
 };
 
 inline constexpr std::string_view crm_sink_name = "crm.rest";

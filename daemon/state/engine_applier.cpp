@@ -24,14 +24,19 @@ std::int64_t micros(core::Timestamp instant) {
 
 // No view_json: the documents are computed from the blobs when read (state/views_on_read.hpp).
 store::StateRow receivable_row(const Engine& engine, const core::engine::Receivable& receivable) {
-  return store::StateRow{store::StateKind::receivable, receivable.invoice_id,
-                         engine.customer_id(receivable), engine.serialize_receivable(receivable),
+  return store::StateRow{store::StateKind::receivable,
+                         receivable.invoice_id,
+                         engine.customer_id(receivable),
+                         engine.serialize_receivable(receivable),
                          {}};
 }
 
 store::StateRow customer_row(const Engine& engine, const core::engine::Customer& customer) {
-  return store::StateRow{store::StateKind::customer, customer.id, customer.id,
-                         engine.serialize_customer(customer), {}};
+  return store::StateRow{store::StateKind::customer,
+                         customer.id,
+                         customer.id,
+                         engine.serialize_customer(customer),
+                         {}};
 }
 
 store::AlertRow alert_row(const core::engine::Alert& alert, core::Timestamp raised_at) {

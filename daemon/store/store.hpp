@@ -216,9 +216,6 @@ class Store {
       StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) = 0;
   virtual Result<std::optional<std::string>> find_state_view(StateKind kind,
                                                              std::string_view key) = 0;
-  // The view_json of every receivable of a customer, in key order.
-  virtual Result<std::vector<std::string>> customer_receivable_views(
-      std::string_view customer_id) = 0;
   // A customer's row and its receivables' blobs (nothing stored: no customer row, no
   // receivables).
   virtual Result<CustomerState> customer_state(std::string_view customer_id) = 0;

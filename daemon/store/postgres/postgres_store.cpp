@@ -116,7 +116,6 @@ constexpr const char* journal_size_name = "relance_journal_size";
 constexpr const char* read_journal_name = "relance_read_journal";
 constexpr const char* state_blobs_name = "relance_state_blobs";
 constexpr const char* find_state_view_name = "relance_find_state_view";
-constexpr const char* customer_views_name = "relance_customer_views";
 constexpr const char* customer_state_name = "relance_customer_state";
 constexpr const char* receivable_owner_state_name = "relance_receivable_owner_state";
 constexpr const char* alerts_name = "relance_alerts";
@@ -153,8 +152,6 @@ const StatementSpec reader_statements[] = {
                                            "WHERE sequence > $1 ORDER BY sequence LIMIT $2"},
     {state_blobs_name, "SELECT blob FROM state WHERE kind = $1 ORDER BY key"},
     {find_state_view_name, "SELECT view_json FROM state WHERE kind = $1 AND key = $2"},
-    {customer_views_name,
-     "SELECT view_json FROM state WHERE kind = 'receivable' AND customer_id = $1 ORDER BY key"},
     // A customer's own row has its id as customer_id. One statement, one snapshot: the customer
     // and its receivables as one commit left them.
     {customer_state_name,
@@ -512,19 +509,6 @@ class PostgresStoreImpl final : public Store {
         [](const PGresult* rows) -> Result<std::optional<std::string>> {
           if (PQntuples(rows) == 0) return std::optional<std::string>();
           return std::optional<std::string>(text_at(rows, 0, 0));
-        });
-  }
-
-  Result<std::vector<std::string>> customer_receivable_views(
-      std::string_view customer_id) override {
-    const Param params[] = {Param::text(customer_id)};
-    return read<std::vector<std::string>>(
-        customer_views_name, params, "reading a customer's receivables",
-        [](const PGresult* rows) -> Result<std::vector<std::string>> {
-          std::vector<std::string> views;
-          views.reserve(static_cast<std::size_t>(PQntuples(rows)));
-          for (int row = 0; row < PQntuples(rows); ++row) views.push_back(text_at(rows, row, 0));
-          return views;
         });
   }
 

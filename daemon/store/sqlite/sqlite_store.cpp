@@ -190,7 +190,6 @@ struct ReaderConnection {
   Statement read_journal;
   Statement state_blobs;
   Statement find_state_view;
-  Statement customer_receivable_views;
   Statement customer_state;
   Statement receivable_owner_state;
   Statement alerts_all;
@@ -224,9 +223,6 @@ struct ReaderConnection {
          "ORDER BY sequence LIMIT ?2"},
         {&reader->state_blobs, "SELECT blob FROM state WHERE kind = ?1 ORDER BY key"},
         {&reader->find_state_view, "SELECT view_json FROM state WHERE kind = ?1 AND key = ?2"},
-        {&reader->customer_receivable_views,
-         "SELECT view_json FROM state WHERE kind = 'receivable' AND customer_id = ?1 "
-         "ORDER BY key"},
         // A customer's own row has its id as customer_id. One statement, one snapshot: the
         // customer and its receivables as one commit left them.
         {&reader->customer_state,
@@ -639,23 +635,6 @@ class SqliteStore final : public Store {
       return lease->db.error(std::string("reading ") + kind_text(kind) + " " + std::string(key));
     }
     return std::optional<std::string>(find.column_text(0));
-  }
-
-  Result<std::vector<std::string>> customer_receivable_views(
-      std::string_view customer_id) override {
-    auto reader = acquire_reader();
-    if (!reader) return reader.error();
-    Lease lease(*this, std::move(*reader));
-    Statement& read = lease->customer_receivable_views;
-    ResetOnExit reset(read);
-    read.bind(1, customer_id);
-    std::vector<std::string> views;
-    int rc;
-    while ((rc = read.step()) == SQLITE_ROW) views.push_back(read.column_text(0));
-    if (rc != SQLITE_DONE) {
-      return lease->db.error("reading the receivables of customer " + std::string(customer_id));
-    }
-    return views;
   }
 
   Result<CustomerState> customer_state(std::string_view customer_id) override {

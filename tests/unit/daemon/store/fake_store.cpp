@@ -188,18 +188,6 @@ Result<std::optional<std::string>> FakeStore::find_state_view(StateKind kind,
   return std::optional<std::string>(found->second.view_json);
 }
 
-Result<std::vector<std::string>> FakeStore::customer_receivable_views(
-    std::string_view customer_id) {
-  std::lock_guard lock(database_->mutex);
-  std::vector<std::string> views;
-  for (const auto& [key, row] : database_->state) {
-    if (key.first == StateKind::receivable && row.customer_id == customer_id) {
-      views.push_back(row.view_json);
-    }
-  }
-  return views;
-}
-
 namespace {
 
 // Under the database lock. The map is in (kind, key) order, so receivables come in key order.

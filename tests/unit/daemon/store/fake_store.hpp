@@ -43,7 +43,6 @@ class FakeStore final : public Store {
   Result<void> for_each_state(
       StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) override;
   Result<std::optional<std::string>> find_state_view(StateKind kind, std::string_view key) override;
-  Result<std::vector<std::string>> customer_receivable_views(std::string_view customer_id) override;
   Result<CustomerState> customer_state(std::string_view customer_id) override;
   Result<std::optional<CustomerState>> receivable_owner_state(std::string_view invoice_id) override;
   Result<std::vector<AlertRow>> list_alerts(std::optional<AlertStatus> status,

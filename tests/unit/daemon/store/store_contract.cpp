@@ -321,8 +321,8 @@ TEST_P(StoreContract, put_state_replaces_the_row_of_the_same_kind_and_key) {
   EXPECT_EQ(state_blobs(store, StateKind::receivable), Strings{"v2"});
   EXPECT_EQ(*expect_ok(store.find_state_view(StateKind::receivable, "INV-1")), R"({"v":2})");
   // The owner moved too: the row is listed under its new customer only.
-  EXPECT_TRUE(expect_ok(store.customer_receivable_views("")).empty());
-  EXPECT_EQ(expect_ok(store.customer_receivable_views("C-9")).size(), 1u);
+  EXPECT_TRUE(expect_ok(store.customer_state("")).receivables.empty());
+  EXPECT_EQ(expect_ok(store.customer_state("C-9")).receivables, Strings{"v2"});
 }
 
 TEST_P(StoreContract, for_each_state_visits_one_kind_in_key_order) {
@@ -350,7 +350,7 @@ TEST_P(StoreContract, dunning_and_contacts_rows_are_kinds_of_their_own) {
   EXPECT_EQ(state_blobs(store, StateKind::contacts), Strings{"k1"});
   EXPECT_EQ(*expect_ok(store.find_state_view(StateKind::dunning, "INV-1")), R"({"level":1})");
   // A customer's receivables are the engine's rows only.
-  EXPECT_EQ(expect_ok(store.customer_receivable_views("C-1")).size(), 1u);
+  EXPECT_EQ(expect_ok(store.customer_state("C-1")).receivables, Strings{"r1"});
 }
 
 TEST_P(StoreContract, for_each_state_stops_at_the_first_error_of_the_visitor) {
@@ -449,23 +449,6 @@ TEST_P(StoreContract, state_blob_is_kept_byte_for_byte_including_nul_bytes) {
     expect_ok(t.put_state(receivable_row("INV-2", "C-1", "")));
   });
   EXPECT_EQ(state_blobs(store, StateKind::receivable), (Strings{blob, ""}));
-}
-
-TEST_P(StoreContract,
-       customer_receivable_views_lists_only_that_customers_receivables_in_key_order) {
-  Store& store = open_store();
-  in_transaction(store, [](Transaction& t) {
-    expect_ok(t.put_state(receivable_row("INV-B", "C-1", "b")));
-    expect_ok(t.put_state(receivable_row("INV-A", "C-1", "a")));
-    expect_ok(t.put_state(receivable_row("INV-C", "C-2", "c")));
-    // A customer row is not one of its receivables.
-    expect_ok(t.put_state(StateRow{StateKind::customer, "C-1", "C-1", "c1", R"({"id":"C-1"})"}));
-  });
-  EXPECT_EQ(expect_ok(store.customer_receivable_views("C-1")),
-            (Strings{R"({"invoice_id":"INV-A"})", R"({"invoice_id":"INV-B"})"}));
-  EXPECT_EQ(expect_ok(store.customer_receivable_views("C-2")),
-            (Strings{R"({"invoice_id":"INV-C"})"}));
-  EXPECT_TRUE(expect_ok(store.customer_receivable_views("C-3")).empty());
 }
 
 TEST_P(StoreContract, state_is_written_with_the_journal_or_not_at_all) {

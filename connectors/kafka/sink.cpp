@@ -2,22 +2,13 @@
 
 #include <boost/json.hpp>
 
-#include <type_traits>
-
+#include "connectors/delivery_json.hpp"
 #include "connectors/kafka/producer.hpp"
-#include "core/date.hpp"
 
 namespace relance::connectors {
 namespace {
 
 namespace json = boost::json;
-
-json::array string_array(const std::vector<std::string>& values) {
-  json::array array;
-  array.reserve(values.size());
-  for (const auto& value : values) array.emplace_back(value);
-  return array;
-}
 
 class KafkaSink final : public Sink {
  public:
@@ -59,41 +50,11 @@ class KafkaSink final : public Sink {
 std::string delivery_envelope(const Delivery& delivery, const std::string& event_source) {
   json::object data;
   data["customer_id"] = delivery.customer_id;
-  std::string type;
-  std::visit(
-      [&](const auto& content) {
-        using T = std::decay_t<decltype(content)>;
-        json::object body;
-        if constexpr (std::is_same_v<T, EmailMessage>) {
-          type = "relance.action.email";
-          body["from"] = content.from;
-          body["reply_to"] = content.reply_to;
-          body["to"] = string_array(content.to);
-          body["cc"] = string_array(content.cc);
-          body["subject"] = content.subject;
-          body["text"] = content.text;
-          body["html"] = content.html;
-          body["date"] = core::format_timestamp(content.date);
-          data["email"] = std::move(body);
-        } else {
-          const bool task = content.kind == CrmActivity::Kind::task;
-          type = task ? "relance.action.crm_task" : "relance.action.crm_note";
-          body["kind"] = task ? "task" : "note";
-          body["customer_id"] = content.customer_id;
-          body["customer_name"] = content.customer_name;
-          body["crm_id"] = content.crm_id;
-          body["subject"] = content.subject;
-          body["body"] = content.body;
-          if (content.due_date) {
-            body["due_date"] = core::format_date(*content.due_date);
-          } else {
-            body["due_date"] = nullptr;
-          }
-          body["invoice_ids"] = string_array(content.invoice_ids);
-          data["crm"] = std::move(body);
-        }
-      },
-      delivery.content);
+  put_delivery_content(data, delivery);
+  const auto* crm = std::get_if<CrmActivity>(&delivery.content);
+  const std::string type = crm == nullptr                         ? "relance.action.email"
+                           : crm->kind == CrmActivity::Kind::task ? "relance.action.crm_task"
+                                                                  : "relance.action.crm_note";
   json::object envelope;
   envelope["specversion"] = "1.0";
   envelope["id"] = delivery.idempotency_key;

@@ -2,10 +2,10 @@
 
 #include <boost/json.hpp>
 
-#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "connectors/delivery_json.hpp"
 #include "core/date.hpp"
 
 namespace relance::outbox {
@@ -16,13 +16,6 @@ using connectors::Delivery;
 using connectors::EmailMessage;
 
 namespace {
-
-json::array string_array(const std::vector<std::string>& values) {
-  json::array array;
-  array.reserve(values.size());
-  for (const auto& value : values) array.emplace_back(value);
-  return array;
-}
 
 // Reads the members of one object, naming each problem by its path.
 class Reader {
@@ -115,37 +108,7 @@ std::string delivery_to_json(const Delivery& delivery) {
   json::object out;
   out["idempotency_key"] = delivery.idempotency_key;
   if (!delivery.customer_id.empty()) out["customer_id"] = delivery.customer_id;
-  std::visit(
-      [&](const auto& content) {
-        using T = std::decay_t<decltype(content)>;
-        json::object body;
-        if constexpr (std::is_same_v<T, EmailMessage>) {
-          body["from"] = content.from;
-          body["reply_to"] = content.reply_to;
-          body["to"] = string_array(content.to);
-          body["cc"] = string_array(content.cc);
-          body["subject"] = content.subject;
-          body["text"] = content.text;
-          body["html"] = content.html;
-          body["date"] = core::format_timestamp(content.date);
-          out["email"] = std::move(body);
-        } else {
-          body["kind"] = content.kind == CrmActivity::Kind::task ? "task" : "note";
-          body["customer_id"] = content.customer_id;
-          body["customer_name"] = content.customer_name;
-          body["crm_id"] = content.crm_id;
-          body["subject"] = content.subject;
-          body["body"] = content.body;
-          if (content.due_date) {
-            body["due_date"] = core::format_date(*content.due_date);
-          } else {
-            body["due_date"] = nullptr;
-          }
-          body["invoice_ids"] = string_array(content.invoice_ids);
-          out["crm"] = std::move(body);
-        }
-      },
-      delivery.content);
+  connectors::put_delivery_content(out, delivery);
   return json::serialize(out);
 }
 

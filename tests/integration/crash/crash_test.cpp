@@ -7,13 +7,8 @@
 //
 // RELANCE_CRASH_SEED=<n> replays a run (the seed is printed).
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -27,11 +22,11 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/integration/servers/relanced_process.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
 
 namespace relance {
@@ -54,96 +49,6 @@ bool is_text(const json::value& value, std::string_view text) {
   const json::string* string = value.if_string();
   return string != nullptr && *string == text;
 }
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The relanced binary as a child process. Its JSON log goes to a file per start; the port it
-// bound (the config asks for port 0) comes from its "relanced started" line.
-class DaemonProcess {
- public:
-  DaemonProcess(std::string binary, fs::path config, fs::path log)
-      : binary_(std::move(binary)), config_(std::move(config)), log_(std::move(log)) {}
-  ~DaemonProcess() {
-    if (pid_ > 0) kill_now();
-  }
-
-  // Empty on success, else what went wrong with the log printed so far.
-  std::string start() {
-    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return "cannot create " + log_.string() + ": " + std::strerror(errno);
-    pid_ = ::fork();
-    if (pid_ < 0) return std::string("fork: ") + std::strerror(errno);
-    if (pid_ == 0) {
-      // A test that aborts (an assertion, a sanitizer) must not leave a daemon behind.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::dup2(log_fd, STDERR_FILENO);
-      const std::string config = config_.string();
-      std::vector<char*> argv{const_cast<char*>(binary_.c_str()), const_cast<char*>("--config"),
-                              const_cast<char*>(config.c_str()), nullptr};
-      ::execv(argv[0], argv.data());
-      std::fprintf(stderr, "cannot exec %s: %s\n", argv[0], std::strerror(errno));
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    const auto until = Clock::now() + start_deadline;
-    while (Clock::now() < until) {
-      std::istringstream lines(read_file(log_));
-      for (std::string line; std::getline(lines, line);) {
-        json::error_code ec;
-        const json::value value = json::parse(line, ec);
-        if (ec || !value.is_object()) continue;
-        const json::object& object = value.as_object();
-        const json::value* msg = object.if_contains("msg");
-        const json::value* port = object.if_contains("port");
-        if (msg == nullptr || !is_text(*msg, "relanced started") || port == nullptr) continue;
-        port_ = static_cast<std::uint16_t>(port->to_number<unsigned>());
-        return {};
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return "relanced exited before it started (status " + std::to_string(status) +
-               "); its log:\n" + read_file(log_);
-      }
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    kill_now();
-    return "relanced did not log \"relanced started\" within " +
-           std::to_string(start_deadline.count()) + " ms; its log:\n" + read_file(log_);
-  }
-
-  void kill_now() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  // SIGTERM and wait; the exit status as waitpid gives it.
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-
-  std::uint16_t port() const { return port_; }
-  const fs::path& log() const { return log_; }
-
- private:
-  std::string binary_;
-  fs::path config_;
-  fs::path log_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // One request as sent: the numbers of its events (the client's own), single or batch mode.
 struct SentRequest {
@@ -436,10 +341,10 @@ class CrashTest : public ::testing::Test {
   // clean SIGTERM once the clients resent everything when `kill_after` is empty).
   void run_round(std::vector<ClientState>& clients, int round,
                  std::optional<milliseconds> kill_after) {
-    DaemonProcess daemon(RELANCE_RELANCED_PATH, config_,
-                         dir_ / ("relanced-" + std::to_string(round) + ".log"));
-    const std::string started = daemon.start();
-    ASSERT_TRUE(started.empty()) << started;
+    auto started = testing::RelancedProcess::start(
+        config_, dir_ / ("relanced-" + std::to_string(round) + ".log"), start_deadline);
+    ASSERT_TRUE(started) << started.error().to_string();
+    testing::RelancedProcess& daemon = **started;
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (ClientState& client : clients) {
@@ -448,7 +353,7 @@ class CrashTest : public ::testing::Test {
     }
     if (kill_after) {
       std::this_thread::sleep_for(*kill_after);
-      daemon.kill_now();
+      daemon.kill();
     } else {
       stop = true;  // clean round: resend, then no new load
     }
@@ -457,10 +362,8 @@ class CrashTest : public ::testing::Test {
     EXPECT_LT(Clock::now(), until) << "round " << round << ": the clients took too long";
     if (!kill_after) {
       read_back_sample(daemon.port());
-      const int status = daemon.terminate();
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-          << "relanced did not exit 0 on SIGTERM (status " << status << "); its log:\n"
-          << read_file(daemon.log());
+      EXPECT_TRUE(daemon.terminate()) << "relanced did not exit 0 on SIGTERM; its log:\n"
+                                      << testing::read_file(daemon.log());
     }
   }
 

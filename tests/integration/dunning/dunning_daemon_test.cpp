@@ -3,26 +3,20 @@
 // dispatcher), with the amounts and the Message-ID of its idempotency key; a restart sends
 // nothing again.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "connectors/email/mime/mime.hpp"
 #include "core/date.hpp"
+#include "tests/integration/servers/relanced_process.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
 
 namespace relance {
@@ -34,83 +28,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 const std::string source_dir = RELANCE_SOURCE_DIR;
-constexpr auto start_deadline = 60s;
 constexpr auto mail_deadline = 30s;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// relanced as a child process; its port comes from its "relanced started" log line.
-class DaemonProcess {
- public:
-  DaemonProcess(fs::path config, fs::path log) : config_(std::move(config)), log_(std::move(log)) {}
-  ~DaemonProcess() {
-    if (pid_ > 0) terminate();
-  }
-
-  std::string start() {
-    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return "cannot create " + log_.string();
-    pid_ = ::fork();
-    if (pid_ < 0) return "fork failed";
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that aborts
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::dup2(log_fd, STDERR_FILENO);
-      const std::string config = config_.string();
-      std::vector<char*> argv{const_cast<char*>(RELANCE_RELANCED_PATH),
-                              const_cast<char*>("--config"), const_cast<char*>(config.c_str()),
-                              nullptr};
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    const auto until = Clock::now() + start_deadline;
-    while (Clock::now() < until) {
-      std::istringstream lines(read_file(log_));
-      for (std::string line; std::getline(lines, line);) {
-        json::error_code ec;
-        const json::value value = json::parse(line, ec);
-        if (ec || !value.is_object()) continue;
-        const json::object& object = value.as_object();
-        const json::value* msg = object.if_contains("msg");
-        const json::value* port = object.if_contains("port");
-        if (msg == nullptr || !msg->is_string() || msg->get_string() != "relanced started" ||
-            port == nullptr) {
-          continue;
-        }
-        port_ = static_cast<std::uint16_t>(port->to_number<unsigned>());
-        return {};
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return "relanced exited before it started; its log:\n" + read_file(log_);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return "relanced did not start in time; its log:\n" + read_file(log_);
-  }
-
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  fs::path config_;
-  fs::path log_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // Quoted-printable (RFC 2045 6.7) back to bytes: soft breaks joined, =XX decoded; any other
 // '=' (the RFC 2047 words of the headers) is kept as it is.
@@ -236,9 +154,9 @@ TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_acr
 
   std::string key;
   {
-    DaemonProcess daemon(config_, dir_ / "relanced-1.log");
-    const std::string started = daemon.start();
-    ASSERT_TRUE(started.empty()) << started;
+    auto started = testing::RelancedProcess::start(config_, dir_ / "relanced-1.log");
+    ASSERT_TRUE(started) << started.error().to_string();
+    testing::RelancedProcess& daemon = **started;
     testing::HttpClient http(daemon.port());
     const auto posted =
         http.post("/v1/events", "application/cloudevents-batch+json", json::serialize(batch));
@@ -247,7 +165,7 @@ TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_acr
     const auto until = Clock::now() + mail_deadline;
     while (mails(dir_ / "mail").empty() && Clock::now() < until) std::this_thread::sleep_for(50ms);
     const auto written = mails(dir_ / "mail");
-    ASSERT_EQ(written.size(), 1u) << read_file(dir_ / "relanced-1.log");
+    ASSERT_EQ(written.size(), 1u) << testing::read_file(daemon.log());
 
     // The outbox row behind it: delivered once.
     testing::HttpReply outbox;
@@ -264,7 +182,7 @@ TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_acr
     key = std::string(row.at("idempotency_key").as_string());
     EXPECT_TRUE(key.starts_with("dunning/CUST-42/first_reminder/")) << key;
 
-    const std::string eml = read_file(written[0]);
+    const std::string eml = testing::read_file(written[0]);
     EXPECT_NE(eml.find("Message-ID: " + connectors::mime::message_id(key, "relance.invalid")),
               std::string::npos)
         << eml;
@@ -287,14 +205,13 @@ TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_acr
     const auto receivable = http.get("/v1/receivables/INV-0001");
     ASSERT_EQ(receivable.status, 200u);
     EXPECT_EQ(json::parse(receivable.body).at("dunning_level").as_int64(), 1) << receivable.body;
-    const int status = daemon.terminate();
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_TRUE(daemon.terminate()) << testing::read_file(daemon.log());
   }
 
   // Restarted: the schedule continues from the stored progress; nothing is queued again.
-  DaemonProcess daemon(config_, dir_ / "relanced-2.log");
-  const std::string started = daemon.start();
-  ASSERT_TRUE(started.empty()) << started;
+  auto started = testing::RelancedProcess::start(config_, dir_ / "relanced-2.log");
+  ASSERT_TRUE(started) << started.error().to_string();
+  testing::RelancedProcess& daemon = **started;
   std::this_thread::sleep_for(2s);  // ten ticks
   EXPECT_EQ(mails(dir_ / "mail").size(), 1u);
   testing::HttpClient http(daemon.port());

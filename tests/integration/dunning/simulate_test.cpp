@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/servers/relanced_process.hpp"
+
 namespace relance {
 namespace {
 
@@ -42,13 +44,6 @@ RunOutput run_relanced(const std::string& args, const fs::path& err_file) {
   return run;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class Simulate : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -74,7 +69,7 @@ class Simulate : public ::testing::Test {
                                        dir_ / "stderr.txt");
     EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0)
         << "status " << run.status << ", stderr:\n"
-        << read_file(dir_ / "stderr.txt");
+        << testing::read_file(dir_ / "stderr.txt");
     std::vector<json::object> lines;
     std::istringstream out(run.out);
     for (std::string line; std::getline(out, line);) {
@@ -154,16 +149,16 @@ TEST_F(Simulate, bad_arguments_and_bad_events_are_refused_with_their_place) {
                                    " --events /nonexistent.jsonl --from 2026-01-01 --to 2026-02-30",
                                dir_ / "stderr.txt");
   EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 64) << run.status;
-  EXPECT_NE(read_file(dir_ / "stderr.txt").find("--to"), std::string::npos)
-      << read_file(dir_ / "stderr.txt");
+  EXPECT_NE(testing::read_file(dir_ / "stderr.txt").find("--to"), std::string::npos)
+      << testing::read_file(dir_ / "stderr.txt");
 
   std::ofstream(dir_ / "bad.jsonl") << "{\"specversion\":\"1.0\"}\n";
   run = run_relanced("simulate --config " + config_.string() + " --events " +
                          (dir_ / "bad.jsonl").string() + " --from 2026-01-01 --to 2026-02-28",
                      dir_ / "stderr.txt");
   EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 65) << run.status;
-  EXPECT_NE(read_file(dir_ / "stderr.txt").find("bad.jsonl:1"), std::string::npos)
-      << read_file(dir_ / "stderr.txt");
+  EXPECT_NE(testing::read_file(dir_ / "stderr.txt").find("bad.jsonl:1"), std::string::npos)
+      << testing::read_file(dir_ / "stderr.txt");
 }
 
 }  // namespace

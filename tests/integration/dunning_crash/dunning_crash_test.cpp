@@ -8,12 +8,7 @@
 //   - every action is either delivered (its message received exactly once) or dead with the
 //     "delivery unknown" error (received at most once), waiting for an operator.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -24,13 +19,13 @@
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "connectors/email/mime/mime.hpp"
 #include "core/date.hpp"
+#include "tests/integration/servers/relanced_process.hpp"
 #include "tests/integration/servers/server_process.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
 
@@ -51,86 +46,6 @@ constexpr auto progress_deadline = 60s;
 constexpr auto finish_deadline = 180s;
 const std::string message_id_domain = "relance.crash.test";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// relanced as a child process; its port comes from its "relanced started" log line.
-class DaemonProcess {
- public:
-  DaemonProcess(fs::path config, fs::path log) : config_(std::move(config)), log_(std::move(log)) {}
-  ~DaemonProcess() {
-    if (pid_ > 0) kill();
-  }
-
-  std::string start() {
-    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return "cannot create " + log_.string();
-    pid_ = ::fork();
-    if (pid_ < 0) return "fork failed";
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that aborts
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::dup2(log_fd, STDERR_FILENO);
-      const std::string config = config_.string();
-      std::vector<char*> argv{const_cast<char*>(RELANCE_RELANCED_PATH),
-                              const_cast<char*>("--config"), const_cast<char*>(config.c_str()),
-                              nullptr};
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    const auto until = Clock::now() + start_deadline;
-    while (Clock::now() < until) {
-      std::istringstream lines(read_file(log_));
-      for (std::string line; std::getline(lines, line);) {
-        json::error_code ec;
-        const json::value value = json::parse(line, ec);
-        if (ec || !value.is_object()) continue;
-        const json::value* msg = value.as_object().if_contains("msg");
-        const json::value* port = value.as_object().if_contains("port");
-        if (msg == nullptr || !msg->is_string() || msg->get_string() != "relanced started" ||
-            port == nullptr) {
-          continue;
-        }
-        port_ = static_cast<std::uint16_t>(port->to_number<unsigned>());
-        return {};
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return "relanced exited before it started; its log:\n" + read_file(log_);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return "relanced did not start in time; its log:\n" + read_file(log_);
-  }
-
-  void kill() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  int terminate() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  fs::path config_;
-  fs::path log_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
-
 std::string event(const std::string& id, const char* type, json::object data) {
   return json::serialize(json::object{{"specversion", "1.0"},
                                       {"id", id},
@@ -146,7 +61,7 @@ std::map<std::string, int> received_message_ids(const fs::path& folder) {
   for (const auto& entry : fs::directory_iterator(folder, ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with("msg-") || entry.path().extension() != ".json") continue;
-    const json::value parsed = json::parse(read_file(entry.path()));
+    const json::value parsed = json::parse(testing::read_file(entry.path()));
     ++counts[std::string(parsed.at("headers").at("message-id").as_string())];
   }
   return counts;
@@ -281,9 +196,10 @@ TEST_F(DunningCrash, killed_while_sending_by_smtp_no_message_id_is_received_twic
   SCOPED_TRACE("seed " + std::to_string(seed));
 
   for (int run = 0; run <= kills; ++run) {
-    DaemonProcess daemon(config_, dir_ / ("relanced-" + std::to_string(run) + ".log"));
-    const std::string started = daemon.start();
-    ASSERT_TRUE(started.empty()) << "run " << run << ": " << started;
+    auto started = testing::RelancedProcess::start(
+        config_, dir_ / ("relanced-" + std::to_string(run) + ".log"), start_deadline);
+    ASSERT_TRUE(started) << "run " << run << ": " << started.error().to_string();
+    testing::RelancedProcess& daemon = **started;
     testing::HttpClient http(daemon.port());
     if (run == 0) {
       const auto posted = http.post("/v1/events", "application/cloudevents-batch+json", events());
@@ -302,12 +218,11 @@ TEST_F(DunningCrash, killed_while_sending_by_smtp_no_message_id_is_received_twic
         if (rows.size() == static_cast<std::size_t>(customers) && settled) break;
         std::this_thread::sleep_for(200ms);
       }
-      const int status = daemon.terminate();
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+      EXPECT_TRUE(daemon.terminate()) << testing::read_file(daemon.log());
 
       ASSERT_EQ(rows.size(), static_cast<std::size_t>(customers))
           << "one reminder per customer; log:\n"
-          << read_file(dir_ / ("relanced-" + std::to_string(run) + ".log"));
+          << testing::read_file(daemon.log());
       const std::map<std::string, int> received = received_message_ids(mail_);
       for (const auto& [message_id, count] : received) {
         EXPECT_EQ(count, 1) << message_id << " was received " << count << " times";
@@ -357,7 +272,7 @@ TEST_F(DunningCrash, killed_while_sending_by_smtp_no_message_id_is_received_twic
     }
     ASSERT_GE(received_count(mail_), before + 3)
         << "run " << run << ": relanced sends nothing; log:\n"
-        << read_file(dir_ / ("relanced-" + std::to_string(run) + ".log"));
+        << testing::read_file(daemon.log());
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(
         0, static_cast<int>(smtp_data_delay_seconds * 1000))(random)));
     daemon.kill();

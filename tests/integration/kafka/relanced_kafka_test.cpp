@@ -2,25 +2,18 @@
 // partition assignment, and a SIGKILL in the middle of a stream loses and repeats nothing,
 // because each batch's offsets are committed in the same transaction as its events.
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "connectors/kafka/writer_destination.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "tests/integration/servers/relanced_process.hpp"
 #include "tests/integration/servers/server_process.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
 
@@ -28,23 +21,12 @@ namespace relance::connectors::kafka {
 namespace {
 
 namespace fs = std::filesystem;
+using relance::testing::RelancedProcess;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const std::string events_topic = "relance.events";
 const std::string dead_topic = "relance.dead";
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 template <class Predicate>
 bool eventually(Predicate predicate, milliseconds limit = seconds(60)) {
@@ -55,56 +37,6 @@ bool eventually(Predicate predicate, milliseconds limit = seconds(60)) {
   }
   return predicate();
 }
-
-// relanced as a child process, its log in a file.
-class Relanced {
- public:
-  Relanced(const std::string& config, const std::string& log, std::uint16_t port) : port_(port) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      ::execl(RELANCED, RELANCED, "--config", config.c_str(), static_cast<char*>(nullptr));
-      std::fprintf(stderr, "cannot exec %s: %s\n", RELANCED, std::strerror(errno));
-      ::_exit(127);
-    }
-  }
-  ~Relanced() { kill(SIGKILL); }
-
-  // The HTTP status of GET `target` and its body; nullopt while nothing answers.
-  std::optional<relance::testing::HttpReply> get(const std::string& target) {
-    try {
-      relance::testing::HttpClient client(port_, seconds(5));
-      return client.get(target);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  }
-  // A sample of /metrics, by its full name with labels; -1 when absent.
-  double metric(const std::string& sample) {
-    auto reply = get("/metrics");
-    if (!reply || reply->status != 200) return -1;
-    std::stringstream lines(reply->body);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.starts_with(sample + " ")) return std::stod(line.substr(sample.size() + 1));
-    }
-    return -1;
-  }
-  // Sends `signal` and reaps the process; true when it exited with 0 (SIGTERM's clean stop).
-  bool kill(int signal) {
-    if (pid_ <= 0) return false;
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::uint16_t port_;
-};
 
 class RelancedKafkaTest : public ::testing::Test {
  protected:
@@ -118,13 +50,12 @@ class RelancedKafkaTest : public ::testing::Test {
                               << cluster.error().to_string();
     cluster_ = std::move(cluster).value();
     bootstrap_ = "127.0.0.1:" + std::to_string(cluster_->port());
-    port_ = free_port();
   }
   void TearDown() override {
     if (cluster_) cluster_->stop();
     if (::testing::Test::HasFailure()) {
-      std::ifstream log(folder_ + "/relanced.log");
-      std::cerr << "--- relanced.log (last lines)\n";
+      std::ifstream log(last_log_);
+      std::cerr << "--- " << last_log_ << " (last lines)\n";
       std::vector<std::string> lines;
       for (std::string line; std::getline(log, line);) lines.push_back(line);
       for (std::size_t i = lines.size() > 30 ? lines.size() - 30 : 0; i < lines.size(); ++i) {
@@ -136,7 +67,7 @@ class RelancedKafkaTest : public ::testing::Test {
 
   std::string write_config(const std::string& brokers) {
     const std::string path = folder_ + "/relance.yaml";
-    std::ofstream(path) << "http:\n  port: " << port_ << "\n"
+    std::ofstream(path) << "http:\n  port: 0\n"
                         << "store:\n  sqlite:\n    path: " << database() << "\n"
                         << "kafka:\n  enabled: true\n  brokers: " << brokers << "\n"
                         << "  topics: [" << events_topic << "]\n"
@@ -148,8 +79,15 @@ class RelancedKafkaTest : public ::testing::Test {
     return path;
   }
 
-  std::unique_ptr<Relanced> start(const std::string& config) {
-    return std::make_unique<Relanced>(config, folder_ + "/relanced.log", port_);
+  // relanced on `config`, a log file per start; nullptr (and a failure) when it does not start.
+  std::unique_ptr<RelancedProcess> start(const std::string& config) {
+    last_log_ = folder_ + "/relanced-" + std::to_string(++starts_) + ".log";
+    auto started = RelancedProcess::start(config, last_log_);
+    if (!started) {
+      ADD_FAILURE() << started.error().to_string();
+      return nullptr;
+    }
+    return std::move(started).value();
   }
 
   std::string database() const { return folder_ + "/relance.db"; }
@@ -190,21 +128,24 @@ class RelancedKafkaTest : public ::testing::Test {
 
   std::string folder_;
   std::string bootstrap_;
-  std::uint16_t port_ = 0;
+  std::string last_log_;
+  int starts_ = 0;
   std::unique_ptr<relance::testing::ServerProcess> cluster_;
 };
 
 TEST_F(RelancedKafkaTest, readyz_is_not_ready_while_the_consumer_owns_no_partition) {
-  // Brokers that do not exist: the consumer never gets a partition.
-  auto lonely = start(write_config("127.0.0.1:" + std::to_string(free_port())));
+  // A broker address where nothing listens: the consumer never gets a partition.
+  auto lonely = start(write_config("127.0.0.1:1"));
+  ASSERT_NE(lonely, nullptr);
   std::optional<relance::testing::HttpReply> reply;
   ASSERT_TRUE(eventually([&] { return (reply = lonely->get("/readyz")).has_value(); }))
       << "relanced did not answer";
   EXPECT_EQ(reply->status, 503u);
   EXPECT_NE(reply->body.find("Kafka consumer owns no partition"), std::string::npos) << reply->body;
-  EXPECT_TRUE(lonely->kill(SIGTERM)) << "a clean stop exits 0";
+  EXPECT_TRUE(lonely->terminate()) << "a clean stop exits 0";
 
   auto daemon = start(write_config(bootstrap_));
+  ASSERT_NE(daemon, nullptr);
   EXPECT_TRUE(eventually([&] {
     auto ready = daemon->get("/readyz");
     return ready && ready->status == 200;
@@ -217,10 +158,11 @@ TEST_F(RelancedKafkaTest, sigkill_mid_stream_then_restart_stores_every_event_exa
   const std::string config = write_config(bootstrap_);
   produce(total);
   auto first = start(config);
+  ASSERT_NE(first, nullptr);
   ASSERT_TRUE(eventually([&] {
     return first->metric("relance_writer_events_total{outcome=\"appended\"}") >= 400;
   })) << "relanced did not start consuming";
-  first->kill(SIGKILL);
+  first->kill();
 
   // Offsets are committed with their events: after the kill, the journal and the stored offsets
   // agree exactly (every message here is one valid event, and the topic starts at offset 0).
@@ -230,6 +172,7 @@ TEST_F(RelancedKafkaTest, sigkill_mid_stream_then_restart_stores_every_event_exa
   std::cerr << "journal at SIGKILL: " << rows_at_kill << " of " << total << " events\n";
 
   auto second = start(config);
+  ASSERT_NE(second, nullptr);
   ASSERT_TRUE(eventually([&] {
     return second->metric("relance_writer_events_total{outcome=\"appended\"}") ==
            static_cast<double>(total - rows_at_kill);
@@ -237,7 +180,7 @@ TEST_F(RelancedKafkaTest, sigkill_mid_stream_then_restart_stores_every_event_exa
   std::this_thread::sleep_for(milliseconds(500));  // room for a wrong second delivery
   EXPECT_EQ(second->metric("relance_writer_events_total{outcome=\"duplicate\"}"), 0)
       << "messages stored before the kill were read again";
-  EXPECT_TRUE(second->kill(SIGTERM));
+  EXPECT_TRUE(second->terminate());
 
   const auto [rows, offsets] = journal_and_offsets();
   EXPECT_EQ(rows, total);
@@ -248,15 +191,13 @@ TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_t
   std::string config = write_config(bootstrap_);
   {
     // The same file with kafka.webhook_publish on.
-    std::ifstream in(config);
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string yaml = text.str();
+    std::string yaml = relance::testing::read_file(config);
     const std::string anchor = "  batch_messages_max: 200\n";
     yaml.replace(yaml.find(anchor), anchor.size(), anchor + "  webhook_publish: true\n");
     std::ofstream(config, std::ios::trunc) << yaml;
   }
   auto daemon = start(config);
+  ASSERT_NE(daemon, nullptr);
   ASSERT_TRUE(eventually([&] {
     auto reply = daemon->get("/readyz");
     return reply && reply->status == 200;
@@ -266,7 +207,7 @@ TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_t
       R"({"specversion":"1.0","id":"wh-1","source":"erp/webhook","type":"invoice.issued",)"
       R"("data":{"invoice_id":"INV-WH-1","customer_id":"C-WH","amount":{"amount":"80.00",)"
       R"("currency":"EUR"},"issue_date":"2026-01-05","due_date":"2026-02-04"}})";
-  relance::testing::HttpClient client(port_, seconds(30));
+  relance::testing::HttpClient client(daemon->port(), seconds(30));
   const auto posted = client.post("/v1/events", "application/cloudevents+json", event);
   ASSERT_EQ(posted.status, 202u) << posted.body;
   EXPECT_NE(posted.body.find(R"("status":"accepted")"), std::string::npos) << posted.body;
@@ -295,7 +236,7 @@ TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_t
   }));
   const auto again = client.post("/v1/events", "application/cloudevents+json", event);
   EXPECT_EQ(again.status, 202u) << again.body;  // published again; the journal keeps one
-  ASSERT_TRUE(daemon->kill(SIGTERM));
+  ASSERT_TRUE(daemon->terminate());
   EXPECT_EQ(journal_and_offsets().first, 1);
 }
 

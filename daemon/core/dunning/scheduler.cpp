@@ -58,13 +58,21 @@ struct CustomerState {
   std::uint32_t calendar = 0;
   std::vector<Timestamp> contacts;  // sorted
   std::vector<std::uint32_t> receivables;
+  // The last run that produced actions and how many of them are not held: when hold() takes
+  // the last one back, that run was no contact.
+  Timestamp run_at{};
+  int run_actions = 0;
 };
 
 struct Entry {
   ReceivableSnapshot snapshot;
   std::uint32_t customer = none;
   std::optional<Timestamp> moment;  // its key in the queue
-  Timestamp not_before{};           // deferred by contact pressure
+  Timestamp not_before{};           // deferred by contact pressure, or held until then
+  bool held = false;                // not_before is a hold's retry: new data lifts it
+  // What hold() restores: the progress before the run of `run_at` moved this receivable.
+  std::optional<DunningProgress> before_run;
+  Timestamp run_at{};
   bool live = false;
 };
 
@@ -222,6 +230,13 @@ struct Scheduler::Impl {
     return moment;
   }
 
+  // New data (the receivable or its customer changed): a held step may now go out.
+  static void lift_hold(Entry& entry) {
+    if (!entry.held) return;
+    entry.held = false;
+    entry.not_before = {};
+  }
+
   void unqueue(std::uint32_t slot) {
     Entry& entry = entries[slot];
     if (entry.moment) queue.erase({*entry.moment, slot});
@@ -342,6 +357,7 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
     const Timestamp later = send_after(customer, *allowed);
     for (const std::uint32_t slot : due) {
       entries[slot].not_before = later;
+      entries[slot].held = false;
       reschedule(slot);
     }
     return;
@@ -416,6 +432,13 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
       if (chosen) reached.push_back({slot, false, items[*chosen]});
     }
     entry.not_before = {};
+    entry.held = false;
+    if (!reached.empty() && reached.back().slot == slot) {
+      entry.before_run = before;
+      entry.run_at = now;
+    } else {
+      entry.before_run.reset();
+    }
     if (progress != before) {
       result.progress.push_back({entry.snapshot.invoice_id, progress});
     }
@@ -557,6 +580,10 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
       result.actions.push_back(std::move(action));
     }
     customer.contacts.push_back(now);
+    customer.run_at = now;
+    customer.run_actions = static_cast<int>(emails.empty() ? 0 : 1) +
+                           static_cast<int>(others.size()) +
+                           static_cast<int>(instalments.empty() ? 0 : 1);
   }
   for (const std::uint32_t slot : due) reschedule(slot);
 }
@@ -646,7 +673,10 @@ Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
   std::sort(customer.contacts.begin(), customer.contacts.end());
   customer.contacts.erase(std::unique(customer.contacts.begin(), customer.contacts.end()),
                           customer.contacts.end());
-  for (const std::uint32_t receivable : customer.receivables) impl_->reschedule(receivable);
+  for (const std::uint32_t receivable : customer.receivables) {
+    impl_->lift_hold(impl_->entries[receivable]);
+    impl_->reschedule(receivable);
+  }
   return {};
 }
 
@@ -694,6 +724,8 @@ Result<DunningProgress> Scheduler::update(const ReceivableSnapshot& snapshot, Ti
   entry.snapshot.progress = progress;
   entry.customer = *customer;
   entry.live = true;
+  entry.before_run.reset();
+  impl_->lift_hold(entry);
   // A pause's end moves the rest of the schedule: the step that was next goes first.
   if (snapshot.standing == Standing::promised && snapshot.paused_through) {
     impl_->shift_to(entry, add_days(*snapshot.paused_through, 1));
@@ -710,6 +742,39 @@ void Scheduler::remove(std::string_view invoice_id) {
 }
 
 TickResult Scheduler::tick(Timestamp now) { return impl_->tick(now); }
+
+std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retry_at) {
+  std::vector<ProgressChange> restored;
+  const auto found_customer = impl_->customer_index.find(action.customer_id);
+  if (found_customer == impl_->customer_index.end()) return restored;
+  CustomerState& customer = impl_->customers[found_customer->second];
+  const Timestamp retry = impl_->send_after(customer, std::max(retry_at, action.at));
+  for (const ActionInvoice& line : action.invoices) {
+    // A statement also lists invoices whose step did not move in this run: they stay as they are.
+    if (!line.step_reached && !line.instalment) continue;
+    const auto found = impl_->entry_index.find(line.invoice_id);
+    if (found == impl_->entry_index.end()) continue;
+    Entry& entry = impl_->entries[found->second];
+    if (!entry.before_run || entry.run_at != action.at) continue;
+    entry.snapshot.progress = *std::exchange(entry.before_run, std::nullopt);
+    entry.not_before = retry;
+    entry.held = true;
+    impl_->reschedule(found->second);
+    restored.push_back({entry.snapshot.invoice_id, entry.snapshot.progress});
+  }
+  if (!restored.empty() && customer.run_at == action.at && customer.run_actions > 0 &&
+      --customer.run_actions == 0) {
+    const auto contact =
+        std::lower_bound(customer.contacts.begin(), customer.contacts.end(), action.at);
+    if (contact != customer.contacts.end() && *contact == action.at) {
+      customer.contacts.erase(contact);
+    }
+  }
+  std::sort(restored.begin(), restored.end(), [](const ProgressChange& a, const ProgressChange& b) {
+    return a.invoice_id < b.invoice_id;
+  });
+  return restored;
+}
 
 std::optional<Timestamp> Scheduler::next_moment() const {
   if (impl_->queue.empty()) return std::nullopt;

@@ -177,6 +177,15 @@ class Scheduler {
   // pressure: ticks are expected in increasing `now`.
   TickResult tick(Timestamp now);
 
+  // The caller could not carry out an action of the last tick (it could not be rendered): the
+  // step is not done. The invoices the action moved go back to the progress they had before
+  // that tick, and their step is tried again at the first instant the send window allows on or
+  // after `retry_at`, or sooner when their receivable or customer is updated (the missing data
+  // may have come). When every action of the customer's run is held, the run does not count as
+  // a contact. Returns the progress restored (by invoice id), which is the one to persist; empty
+  // when the action is not one of the last tick's.
+  std::vector<ProgressChange> hold(const Action& action, Timestamp retry_at);
+
   // The earliest instant something is scheduled (a simulation ticks there).
   std::optional<Timestamp> next_moment() const;
   // When the receivable's next action is scheduled; nullopt when nothing is.

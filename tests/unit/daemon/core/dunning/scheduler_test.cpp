@@ -326,6 +326,86 @@ TEST(Scheduler, contact_pressure_defers_a_second_run_within_the_interval) {
   EXPECT_EQ(deferred.actions[0].invoices[2].step_reached, 2);
 }
 
+TEST(Scheduler, a_held_action_keeps_its_step_and_is_tried_again_at_the_retry_time) {
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  add(scheduler, invoice("INV-1", "C1", d(2026, 5, 15)), at("2026-04-15T10:00:00Z"));
+  const TickResult first = scheduler.tick(at("2026-05-06T07:00:00Z"));
+  ASSERT_EQ(first.actions.size(), 1u);
+  ASSERT_EQ(first.progress.size(), 1u);
+  EXPECT_EQ(first.progress[0].progress.level, 1);
+
+  // The caller could not send it: the courtesy step is not passed.
+  const std::vector<ProgressChange> restored =
+      scheduler.hold(first.actions[0], at("2026-05-06T08:00:00Z"));
+  ASSERT_EQ(restored.size(), 1u);
+  EXPECT_EQ(restored[0].invoice_id, "INV-1");
+  EXPECT_EQ(restored[0].progress, DunningProgress{});
+  EXPECT_EQ(scheduler.progress("INV-1")->level, 0);
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-06T08:00:00Z");
+  // Holding it twice, or an action of another tick, changes nothing.
+  EXPECT_TRUE(scheduler.hold(first.actions[0], at("2026-05-07T08:00:00Z")).empty());
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-06T08:00:00Z");
+
+  EXPECT_TRUE(scheduler.tick(at("2026-05-06T07:59:59Z")).actions.empty());
+  const TickResult retried = scheduler.tick(at("2026-05-06T08:00:00Z"));
+  ASSERT_EQ(retried.actions.size(), 1u);
+  EXPECT_EQ(retried.actions[0].step, "courtesy");
+  // The same step on the same planned date: the same key, so a sink sees it once at most.
+  EXPECT_EQ(retried.actions[0].idempotency_key, first.actions[0].idempotency_key);
+  EXPECT_EQ(scheduler.progress("INV-1")->level, 1);
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-18T07:00:00Z");
+}
+
+TEST(Scheduler, a_held_step_retries_in_the_send_window_and_at_once_when_its_data_changes) {
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  add(scheduler, invoice("INV-1", "C1", d(2026, 5, 15)), at("2026-04-15T10:00:00Z"));
+  const TickResult first = scheduler.tick(at("2026-05-06T07:00:00Z"));
+  ASSERT_EQ(first.actions.size(), 1u);
+  // A retry asked for 20:00 in Paris goes to the next opening of the window, 09:00 on Thursday.
+  ASSERT_EQ(scheduler.hold(first.actions[0], at("2026-05-06T18:00:00Z")).size(), 1u);
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-07T07:00:00Z");
+  // The customer's profile changed (an address given): the held step is due again at once.
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-06T07:00:00Z");
+  const TickResult after_customer = scheduler.tick(at("2026-05-06T09:00:00Z"));
+  ASSERT_EQ(after_customer.actions.size(), 1u);
+  EXPECT_EQ(after_customer.actions[0].idempotency_key, first.actions[0].idempotency_key);
+
+  // Held again, then the receivable itself changes (a partial payment): due again at once.
+  ASSERT_EQ(scheduler.hold(after_customer.actions[0], at("2026-05-08T07:00:00Z")).size(), 1u);
+  ReceivableSnapshot paid_part = invoice("INV-1", "C1", d(2026, 5, 15));
+  paid_part.open = eur("400.00");
+  add(scheduler, paid_part, at("2026-05-06T10:00:00Z"));
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-06T07:00:00Z");
+}
+
+TEST(Scheduler, a_run_whose_every_action_is_held_is_no_contact) {
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  const Timestamp start = at("2026-01-01T00:00:00Z");
+  ReceivableSnapshot a = invoice("A", "C1", d(2026, 1, 16));  // +3 = Monday 19 January
+  a.progress.level = 1;
+  ReceivableSnapshot c = invoice("C", "C1", d(2026, 1, 17));  // +3 = Tuesday 20 January
+  c.progress.level = 1;
+  add(scheduler, a, start);
+  add(scheduler, c, start);
+  const TickResult monday = scheduler.tick(at("2026-01-19T08:00:00Z"));
+  ASSERT_EQ(monday.actions.size(), 1u);
+  ASSERT_EQ(scheduler.hold(monday.actions[0], at("2026-01-26T08:00:00Z")).size(), 1u);
+  // Nothing reached the customer on Monday: Tuesday's step is not deferred by contact pressure
+  // (contact_pressure_defers_a_second_run_within_the_interval shows it would be otherwise).
+  const TickResult tuesday = scheduler.tick(at("2026-01-20T08:00:00Z"));
+  ASSERT_EQ(tuesday.actions.size(), 1u);
+  ASSERT_EQ(tuesday.actions[0].invoices.size(), 2u);
+  EXPECT_FALSE(tuesday.actions[0].invoices[0].step_reached.has_value());  // A, still held
+  EXPECT_EQ(tuesday.actions[0].invoices[1].invoice_id, "C");
+  EXPECT_EQ(tuesday.actions[0].invoices[1].step_reached, 2);
+  EXPECT_EQ(scheduler.progress("A")->level, 1);
+  EXPECT_EQ(scheduler.progress("C")->level, 2);
+}
+
 TEST(Scheduler, after_downtime_only_the_latest_step_goes_out_and_the_others_are_skipped) {
   Scheduler scheduler = make();
   ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());

@@ -170,29 +170,100 @@ bool same_normalized(std::string_view number, std::string_view key) {
 // ---------------------------------------------------------------------------------------------
 // Bookkeeping.
 
+void InvoiceKeys::compute(std::string_view invoice_id, std::string_view number) {
+  // As invoice_reference_keys(invoice_id, number) and normalized_number(number).
+  const std::string_view printed = number.empty() ? invoice_id : number;
+  normalized.clear();
+  digits.assign("d:");
+  bool numeric = true;
+  for (char c : printed) {
+    if (is_digit(c)) {
+      normalized.push_back(c);
+      if (digits.size() > 2 || c != '0') digits.push_back(c);
+    } else if (is_alpha(c)) {
+      normalized.push_back(upper(c));
+      numeric = false;
+    }
+  }
+  has_name = !normalized.empty() && !numeric;
+  if (has_name) {
+    name.assign("n:");
+    name += normalized;
+    name_tag = FlatIndex::tag_of(name);
+  }
+  has_digits = digits.size() > 2;
+  if (has_digits) digits_tag = FlatIndex::tag_of(digits);
+  has_number = !number.empty() && !normalized.empty();
+  if (has_number) number_tag = FlatIndex::tag_of(normalized);
+}
+
+void Engine::Impl::prefetch_keys(const InvoiceKeys& keys) const {
+  if (keys.has_name) reference_index.prefetch(keys.name_tag);
+  if (keys.has_digits) reference_index.prefetch(keys.digits_tag);
+  if (keys.has_number) number_index.prefetch(keys.number_tag);
+}
+
+void Engine::Impl::index_invoice(std::uint32_t r, const InvoiceKeys& keys) {
+  if (keys.has_name) reference_index.insert_tag(keys.name_tag, r);
+  if (keys.has_digits) reference_index.insert_tag(keys.digits_tag, r);
+  if (!keys.has_number) return;
+  number_index.insert_tag(keys.number_tag, r);
+  number_index.for_each_tag(
+      keys.number_tag,
+      [&](std::uint32_t v) {
+        return v != r && same_normalized(receivables[v].number, keys.normalized);
+      },
+      [&](std::uint32_t v) {
+        receivables[v].number_shared = true;
+        receivables[r].number_shared = true;
+      });
+}
+
+void Engine::Impl::unindex_invoice(std::uint32_t r, const InvoiceKeys& keys) {
+  if (keys.has_name) reference_index.erase(keys.name, r);
+  if (keys.has_digits) reference_index.erase(keys.digits, r);
+  if (keys.has_number) number_index.erase(keys.normalized, r);
+}
+
 std::uint32_t Engine::Impl::customer_of(std::string_view id) {
-  if (std::uint32_t c = find_customer(id); c != no_index) return c;
+  return customer_of(id, FlatIndex::tag_of(id));
+}
+
+std::uint32_t Engine::Impl::customer_of(std::string_view id, std::uint32_t tag) {
+  if (std::uint32_t c = find_customer(id, tag); c != no_index) return c;
   auto index = static_cast<std::uint32_t>(customers.size());
   customers.emplace_back().id = std::string(id);
-  customer_index.insert(id, index);
+  customer_index.insert_tag(tag, index);
   customer_alerts.emplace_back();
   customer_next.push_back(0);
   return index;
 }
 
 std::uint32_t Engine::Impl::find_customer(std::string_view customer_id) const {
-  return customer_index.find_first(customer_id,
-                                   [&](std::uint32_t v) { return customers[v].id == customer_id; });
+  return find_customer(customer_id, FlatIndex::tag_of(customer_id));
+}
+
+std::uint32_t Engine::Impl::find_customer(std::string_view customer_id, std::uint32_t tag) const {
+  return customer_index.find_first_tag(
+      tag, [&](std::uint32_t v) { return customers[v].id == customer_id; });
 }
 
 std::uint32_t Engine::Impl::find_record(std::string_view identity) const {
-  return identity_index.find_first(
-      identity, [&](std::uint32_t v) { return records[v].identity == identity; });
+  return find_record(identity, FlatIndex::tag_of(identity));
+}
+
+std::uint32_t Engine::Impl::find_record(std::string_view identity, std::uint32_t tag) const {
+  return identity_index.find_first_tag(
+      tag, [&](std::uint32_t v) { return records[v].identity == identity; });
 }
 
 std::uint32_t Engine::Impl::find_invoice(std::string_view invoice_id) const {
-  return invoice_index.find_first(
-      invoice_id, [&](std::uint32_t v) { return receivables[v].invoice_id == invoice_id; });
+  return find_invoice(invoice_id, FlatIndex::tag_of(invoice_id));
+}
+
+std::uint32_t Engine::Impl::find_invoice(std::string_view invoice_id, std::uint32_t tag) const {
+  return invoice_index.find_first_tag(
+      tag, [&](std::uint32_t v) { return receivables[v].invoice_id == invoice_id; });
 }
 
 void Engine::Impl::touch_receivable(Step& step, std::uint32_t r) {
@@ -273,34 +344,34 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
   const bool is_update = event.type == EventType::invoice_updated;
   const std::int64_t version = data.version.value_or(-1);
   const Timestamp time = event.time.value_or(Timestamp{});
-  const std::uint64_t tiebreak = fnv1a(event.source + sep + event.id);
-  const std::string number = data.number.value_or("");
+  // fnv1a(source + sep + id), without building the text.
+  const std::uint64_t tiebreak =
+      fnv1a(event.id, fnv1a(std::string_view(&sep, 1), fnv1a(event.source)));
+  const std::string_view number = data.number ? std::string_view(*data.number) : std::string_view();
+  // Every index slot this event reads, requested at once so that the misses overlap.
+  InvoiceKeys& keys = scratch_keys;
+  keys.compute(data.invoice_id, number);
+  const std::uint32_t invoice_tag = FlatIndex::tag_of(data.invoice_id);
+  const std::uint32_t customer_tag = FlatIndex::tag_of(data.customer_id);
+  invoice_index.prefetch(invoice_tag);
+  customer_index.prefetch(customer_tag);
+  prefetch_keys(keys);
 
   std::uint32_t r_current = no_index;
-  auto touch_number_sharing = [&](const Receivable& r) {
-    if (r.number.empty()) return;
-    std::string key = normalized_number(r.number);
-    if (key.empty()) return;
-    number_index.for_each(
-        key, [&](std::uint32_t v) { return same_normalized(receivables[v].number, key); },
+  auto touch_number_sharing = [&](const InvoiceKeys& k) {
+    if (!k.has_number) return;
+    const std::uint32_t self_customer = receivables[r_current].customer;
+    number_index.for_each_tag(
+        k.number_tag,
+        [&](std::uint32_t v) { return same_normalized(receivables[v].number, k.normalized); },
         [&](std::uint32_t v) {
           touch_customer(step, receivables[v].customer);
           // Invoices sharing a number: their conflict alerts span customers.
           if (v != r_current) {
             mark_full(step, receivables[v].customer);
-            mark_full(step, r.customer);
+            mark_full(step, self_customer);
           }
         });
-  };
-  auto index_keys = [&](std::uint32_t r, bool insert) {
-    const Receivable& rv = receivables[r];
-    for (const std::string& key : invoice_reference_keys(rv.invoice_id, rv.number)) {
-      insert ? reference_index.insert(key, r) : reference_index.erase(key, r);
-    }
-    if (!rv.number.empty()) {
-      std::string key = normalized_number(rv.number);
-      if (!key.empty()) insert ? number_index.insert(key, r) : number_index.erase(key, r);
-    }
   };
   auto rehome_invoice_dependents = [&](std::uint32_t r) {
     if (dependents.empty()) return;
@@ -311,14 +382,14 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
     }
   };
 
-  std::uint32_t r = find_invoice(data.invoice_id);
+  std::uint32_t r = find_invoice(data.invoice_id, invoice_tag);
   r_current = r;
   bool moved = false;
   if (r == no_index) {
     r = static_cast<std::uint32_t>(receivables.size());
     r_current = r;
     receivables.emplace_back().invoice_id = data.invoice_id;
-    invoice_index.insert(data.invoice_id, r);
+    invoice_index.insert_tag(invoice_tag, r);
   } else {
     const Receivable& old = receivables[r];
     if (std::tie(version, is_update, time, tiebreak) <=
@@ -326,14 +397,16 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
       return;  // an older or the same version
     }
     moved = true;
-    touch_number_sharing(old);
-    index_keys(r, false);
+    InvoiceKeys& old_keys = scratch_old_keys;
+    old_keys.compute(old.invoice_id, old.number);
+    touch_number_sharing(old_keys);
+    unindex_invoice(r, old_keys);
     history_erase(step, old.customer, {r, true});
     Customer& previous = customers[old.customer];
     previous.receivables.erase(
         std::find(previous.receivables.begin(), previous.receivables.end(), r));
   }
-  const std::uint32_t c = customer_of(data.customer_id);
+  const std::uint32_t c = customer_of(data.customer_id, customer_tag);
   // A new version: what the receivable added to its customer's aggregates is stale.
   if (moved) mark_full(step, c);
   Receivable& rv = receivables[r];
@@ -347,7 +420,7 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
   rv.version_time = time;
   rv.version_tiebreak = tiebreak;
   rv.version_from_update = is_update;
-  index_keys(r, true);
+  index_invoice(r, keys);
   Customer& cu = customers[c];
   auto by_id = [&](std::uint32_t a, std::uint32_t b) {
     return receivables[a].invoice_id < receivables[b].invoice_id;
@@ -361,7 +434,7 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
   }
   history_insert(step, c, {r, true});
   touch_receivable(step, r);
-  touch_number_sharing(rv);
+  touch_number_sharing(keys);
   step.changed = true;
   rehome_invoice_dependents(r);
 }
@@ -465,9 +538,18 @@ void Engine::Impl::rehome(Step& step, std::uint32_t rec) {
 }
 
 void Engine::Impl::on_record(Step& step, Record incoming) {
+  // The index slots this event will read, requested at once so that the misses overlap.
+  const std::uint32_t identity_tag = FlatIndex::tag_of(incoming.identity);
+  identity_index.prefetch(identity_tag);
+  if (!incoming.customer_id.empty()) {
+    customer_index.prefetch(FlatIndex::tag_of(incoming.customer_id));
+  }
+  for (const std::string& key : incoming.references) {
+    reference_index.prefetch(FlatIndex::tag_of(key));
+  }
   std::uint32_t rec;
   bool reused = false;
-  if (std::uint32_t found = find_record(incoming.identity); found != no_index) {
+  if (std::uint32_t found = find_record(incoming.identity, identity_tag); found != no_index) {
     rec = found;
     reused = true;
     Record& old = records[rec];
@@ -481,7 +563,7 @@ void Engine::Impl::on_record(Step& step, Record incoming) {
   } else {
     rec = static_cast<std::uint32_t>(records.size());
     records.push_back(std::move(incoming));
-    identity_index.insert(records[rec].identity, rec);
+    identity_index.insert_tag(identity_tag, rec);
   }
   add_dependencies(rec);
   const std::uint32_t home = compute_home(records[rec]);
@@ -1501,7 +1583,7 @@ void Engine::Impl::receivable_alerts_of(const Customer& cu, std::uint32_t r,
       a.message =
           "invoice " + rv.invoice_id + " is overpaid by " + money_text(-rv.open, rv.currency);
     }
-    if (rv.number.empty() || rv.cancelled) return;
+    if (rv.number.empty() || rv.cancelled || !rv.number_shared) return;
     std::string key = normalized_number(rv.number);
     if (key.empty()) return;
     std::vector<std::uint32_t> others;
@@ -1589,7 +1671,7 @@ Changes Engine::Impl::finish(Step& step) {
   for (std::size_t i = 0; i < step.receivables.size(); ++i) {
     const std::uint32_t r = step.receivables[i];
     const Receivable& rv = receivables[r];
-    if (rv.number.empty()) continue;
+    if (rv.number.empty() || !rv.number_shared) continue;
     std::string key = normalized_number(rv.number);
     if (key.empty()) continue;
     number_index.for_each(

@@ -85,6 +85,9 @@ struct Receivable {
   std::uint64_t version_tiebreak = 0;
   bool version_from_update = false;  // invoice.updated beats invoice.issued at equal version
   std::uint8_t dunning_level = 0;    // set by the dunning part; kept across re-folds
+  // Index bookkeeping (not persisted): another invoice has, or had, the same normalized number.
+  // False means none ever did, so the checks of shared numbers skip the lookup.
+  bool number_shared = false;
   // Derived by the fold of the customer's history.
   bool folded = false;
   bool cancelled = false;

@@ -36,6 +36,21 @@ struct Step {
   }
 };
 
+// The keys an invoice is indexed under (invoice_reference_keys() and normalized_number()), with
+// their hashes: computed once per event, in buffers reused from one event to the next.
+struct InvoiceKeys {
+  std::string normalized;  // the printed number (or id) normalized; the number index's key
+  std::string name;        // "n:<normalized>" unless numeric or empty
+  std::string digits;      // "d:<digits>" unless there are none
+  bool has_name = false;
+  bool has_digits = false;
+  bool has_number = false;  // the invoice has a printed number whose normalized form is not empty
+  std::uint32_t name_tag = 0;
+  std::uint32_t digits_tag = 0;
+  std::uint32_t number_tag = 0;
+  void compute(std::string_view invoice_id, std::string_view number);
+};
+
 struct Engine::Impl {
   explicit Impl(EngineOptions o) : options(std::move(o)) {}
 
@@ -81,13 +96,23 @@ struct Engine::Impl {
   std::vector<std::int32_t> contrib_late;  // -1: not settled by payments
   std::vector<std::uint8_t> customer_complex;
   Step scratch;  // reused by apply() / advance(): no allocation per event once warm
+  InvoiceKeys scratch_keys;
+  InvoiceKeys scratch_old_keys;
   std::vector<std::uint32_t> scratch_ids;
 
   // engine.cpp
   std::uint32_t customer_of(std::string_view id);
+  std::uint32_t customer_of(std::string_view id, std::uint32_t tag);
   std::uint32_t find_invoice(std::string_view invoice_id) const;
+  std::uint32_t find_invoice(std::string_view invoice_id, std::uint32_t tag) const;
   std::uint32_t find_customer(std::string_view customer_id) const;
+  std::uint32_t find_customer(std::string_view customer_id, std::uint32_t tag) const;
   std::uint32_t find_record(std::string_view identity) const;
+  std::uint32_t find_record(std::string_view identity, std::uint32_t tag) const;
+  void prefetch_keys(const InvoiceKeys& keys) const;
+  // Adds receivable r under its keys and flags the invoices it shares its number with.
+  void index_invoice(std::uint32_t r, const InvoiceKeys& keys);
+  void unindex_invoice(std::uint32_t r, const InvoiceKeys& keys);
   void touch_receivable(Step& step, std::uint32_t r);
   void touch_customer(Step& step, std::uint32_t c);
   void mark_dirty(Step& step, std::uint32_t c);

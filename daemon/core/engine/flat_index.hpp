@@ -24,9 +24,23 @@ inline std::uint64_t fnv1a(std::string_view text, std::uint64_t seed = 146959810
 
 class FlatIndex {
  public:
-  void insert(std::string_view key, std::uint32_t value) {
+  // The key's hash, for the calls below that take it: a caller that needs one key in several
+  // calls (prefetch, then insert or look up) hashes it once.
+  static std::uint32_t tag_of(std::string_view key) {
+    std::uint64_t h = fnv1a(key);
+    auto tag = static_cast<std::uint32_t>(h ^ (h >> 32));
+    return tag < 2 ? tag + 2 : tag;
+  }
+
+  // Starts loading the key's first slot: the tables are far larger than the caches, so a lookup
+  // is a miss; issuing the misses of one event together lets them overlap.
+  void prefetch(std::uint32_t tag) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[position(tag, slots_.size() - 1)]);
+  }
+
+  void insert(std::string_view key, std::uint32_t value) { insert_tag(tag_of(key), value); }
+  void insert_tag(std::uint32_t tag, std::uint32_t value) {
     if ((used_ + 1) * 4 > slots_.size() * 3 || slots_.empty()) grow();
-    std::uint32_t tag = tag_of(key);
     std::size_t mask = slots_.size() - 1;
     for (std::size_t i = position(tag, mask);; i = (i + 1) & mask) {
       if (slots_[i].tag == empty_tag) {
@@ -53,8 +67,11 @@ class FlatIndex {
   // Calls f(value) for every value whose tag matches and for which matches(value) holds.
   template <class Matches, class F>
   void for_each(std::string_view key, Matches&& matches, F&& f) const {
+    for_each_tag(tag_of(key), matches, f);
+  }
+  template <class Matches, class F>
+  void for_each_tag(std::uint32_t tag, Matches&& matches, F&& f) const {
     if (slots_.empty()) return;
-    std::uint32_t tag = tag_of(key);
     std::size_t mask = slots_.size() - 1;
     for (std::size_t i = position(tag, mask); slots_[i].tag != empty_tag; i = (i + 1) & mask) {
       if (slots_[i].tag == tag && matches(slots_[i].value)) f(slots_[i].value);
@@ -63,11 +80,16 @@ class FlatIndex {
 
   template <class Matches>
   std::uint32_t find_first(std::string_view key, Matches&& matches) const {
-    std::uint32_t found = 0xffffffffu;
-    for_each(key, matches, [&](std::uint32_t v) {
-      if (found == 0xffffffffu) found = v;
-    });
-    return found;
+    return find_first_tag(tag_of(key), matches);
+  }
+  template <class Matches>
+  std::uint32_t find_first_tag(std::uint32_t tag, Matches&& matches) const {
+    if (slots_.empty()) return 0xffffffffu;
+    std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = position(tag, mask); slots_[i].tag != empty_tag; i = (i + 1) & mask) {
+      if (slots_[i].tag == tag && matches(slots_[i].value)) return slots_[i].value;
+    }
+    return 0xffffffffu;
   }
 
   std::size_t bytes() const { return slots_.capacity() * sizeof(Slot); }
@@ -80,11 +102,6 @@ class FlatIndex {
   static constexpr std::uint32_t empty_tag = 0;
   static constexpr std::uint32_t tombstone_tag = 1;
 
-  static std::uint32_t tag_of(std::string_view key) {
-    std::uint64_t h = fnv1a(key);
-    auto tag = static_cast<std::uint32_t>(h ^ (h >> 32));
-    return tag < 2 ? tag + 2 : tag;
-  }
   static std::size_t position(std::uint32_t tag, std::size_t mask) {
     return static_cast<std::size_t>((static_cast<std::uint64_t>(tag) * 0x9E3779B97F4A7C15ull) >>
                                     20) &

@@ -353,12 +353,8 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
     rv.dunning_level = static_cast<std::uint8_t>(in.u());
     if (in.failed()) return Error{field, "truncated or corrupt blob"};
     impl.invoice_index.insert(rv.invoice_id, r);
-    for (const std::string& key : invoice_reference_keys(rv.invoice_id, rv.number)) {
-      impl.reference_index.insert(key, r);
-    }
-    if (std::string key = normalized_number(rv.number); !key.empty()) {
-      impl.number_index.insert(key, r);
-    }
+    impl.scratch_keys.compute(rv.invoice_id, rv.number);
+    impl.index_invoice(r, impl.scratch_keys);
     Customer& cu = impl.customers[rv.customer];
     cu.receivables.push_back(r);
     cu.history.push_back({r, true});

@@ -27,7 +27,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const std::string source_dir = RELANCE_SOURCE_DIR;
 constexpr auto mail_deadline = 30s;
 
 // Quoted-printable (RFC 2045 6.7) back to bytes: soft breaks joined, =XX decoded; any other
@@ -58,12 +57,8 @@ std::vector<fs::path> mails(const fs::path& folder) {
   return found;
 }
 
-std::string event(const std::string& id, const char* type, json::object data) {
-  return json::serialize(json::object{{"specversion", "1.0"},
-                                      {"id", id},
-                                      {"source", "erp/test"},
-                                      {"type", type},
-                                      {"data", std::move(data)}});
+std::string event(const std::string& id, const char* type, const json::object& data) {
+  return testing::cloud_event("erp/test", id, type, data);
 }
 
 // GET /v1/outbox: {"actions": [...], "next_after"?}.
@@ -80,40 +75,14 @@ class DunningDaemon : public ::testing::Test {
     char pattern[] = "/tmp/relance-dunning-test-XXXXXX";
     ASSERT_NE(::mkdtemp(pattern), nullptr);
     dir_ = pattern;
-    fs::create_directories(dir_ / "policies");
-    fs::create_directories(dir_ / "calendars");
-    // Every day a business day and a window open all day: the test does not wait for Monday
-    // 09:00 in Paris.
-    std::ofstream(dir_ / "calendars" / "always.yaml") << "name: always\nweekend: []\n";
-    std::ofstream(dir_ / "policies" / "test.yaml")
-        << "policies:\n"
-           "  test:\n"
-           "    calendar: always\n"
-           "    steps:\n"
-           "      - {name: first_reminder, at: due+3d, channel: email, template: reminder}\n"
-           "      - {name: second_reminder, at: due+300d, channel: email, template: statement}\n"
-           "assignment:\n"
-           "  default: test\n"
-           "delivery:\n"
-           "  send_days: [mon, tue, wed, thu, fri, sat, sun]\n"
-           "  send_hours: [\"00:00-24:00\"]\n"
-           "  contact_interval_min_hours: 48\n"
-           "  contacts_per_week_max: 2\n";
+    const std::string dunning = testing::write_dunning_setup(
+        dir_, {"{name: first_reminder, at: due+3d, channel: email, template: reminder}",
+               "{name: second_reminder, at: due+300d, channel: email, template: statement}"});
     config_ = dir_ / "relance.yaml";
     std::ofstream(config_) << "http:\n  listen_address: 127.0.0.1\n  port: 0\n"
                            << "store:\n  sqlite:\n    path: " << (dir_ / "relance.db").string()
                            << "\n"
-                           << "dunning:\n"
-                           << "  policies_directory: " << (dir_ / "policies").string() << "\n"
-                           << "  calendars_directory: " << (dir_ / "calendars").string() << "\n"
-                           << "  templates_directory: " << source_dir << "/config/templates\n"
-                           << "  rates_directory: " << source_dir << "/config/rates\n"
-                           << "  tick_interval: 200ms\n"
-                           << "  company_name: Exemple SAS\n"
-                           << "  company_iban: FR76 3000 6000 0112 3456 7890 189\n"
-                           << "  company_bic: AGRIFRPP\n"
-                           << "  company_email: compta@exemple.fr\n"
-                           << "email:\n  sink: file\n  file:\n    directory: "
+                           << dunning << "email:\n  sink: file\n  file:\n    directory: "
                            << (dir_ / "mail").string() << "\n"
                            << "  from: \"Exemple SAS <relances@exemple.fr>\"\n"
                            << "dispatcher:\n  poll_interval: 200ms\n"

@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <array>
 #include <boost/json.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "tests/integration/servers/relanced_process.hpp"
+#include "tests/integration/servers/server_process.hpp"
 
 namespace relance {
 namespace {
@@ -24,24 +23,10 @@ namespace fs = std::filesystem;
 
 const std::string source_dir = RELANCE_SOURCE_DIR;
 
-struct RunOutput {
-  int status = -1;
-  std::string out;
-};
-
 // Runs relanced with `args`; stdout is captured, stderr goes to `err_file`.
-RunOutput run_relanced(const std::string& args, const fs::path& err_file) {
-  const std::string command =
-      std::string(RELANCE_RELANCED_PATH) + " " + args + " 2>" + err_file.string();
-  RunOutput run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer{};
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) {
-    run.out.append(buffer.data(), n);
-  }
-  run.status = ::pclose(pipe);
-  return run;
+testing::CommandOutput run_relanced(const std::string& args, const fs::path& err_file) {
+  return testing::run_command(std::string(RELANCE_RELANCED_PATH) + " " + args + " 2>" +
+                              err_file.string());
 }
 
 class Simulate : public ::testing::Test {
@@ -63,13 +48,12 @@ class Simulate : public ::testing::Test {
   }
 
   std::vector<json::object> simulate(const std::string& from, const std::string& to) {
-    const RunOutput run = run_relanced("simulate --config " + config_.string() + " --events " +
-                                           std::string(RELANCE_DUNNING_FIXTURES) +
-                                           "/simulate_events.jsonl --from " + from + " --to " + to,
-                                       dir_ / "stderr.txt");
-    EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0)
-        << "status " << run.status << ", stderr:\n"
-        << testing::read_file(dir_ / "stderr.txt");
+    const auto run = run_relanced("simulate --config " + config_.string() + " --events " +
+                                      std::string(RELANCE_DUNNING_FIXTURES) +
+                                      "/simulate_events.jsonl --from " + from + " --to " + to,
+                                  dir_ / "stderr.txt");
+    EXPECT_TRUE(run.exited_zero()) << "status " << run.status << ", stderr:\n"
+                                   << testing::read_file(dir_ / "stderr.txt");
     std::vector<json::object> lines;
     std::istringstream out(run.out);
     for (std::string line; std::getline(out, line);) {
@@ -145,9 +129,9 @@ TEST_F(Simulate, prints_only_the_actions_of_the_period_but_replays_what_came_bef
 }
 
 TEST_F(Simulate, bad_arguments_and_bad_events_are_refused_with_their_place) {
-  RunOutput run = run_relanced("simulate --config " + config_.string() +
-                                   " --events /nonexistent.jsonl --from 2026-01-01 --to 2026-02-30",
-                               dir_ / "stderr.txt");
+  auto run = run_relanced("simulate --config " + config_.string() +
+                              " --events /nonexistent.jsonl --from 2026-01-01 --to 2026-02-30",
+                          dir_ / "stderr.txt");
   EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 64) << run.status;
   EXPECT_NE(testing::read_file(dir_ / "stderr.txt").find("--to"), std::string::npos)
       << testing::read_file(dir_ / "stderr.txt");

@@ -37,7 +37,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const std::string source_dir = RELANCE_SOURCE_DIR;
 constexpr int customers = 120;
 constexpr int kills = 5;
 constexpr double smtp_data_delay_seconds = 0.08;
@@ -46,12 +45,8 @@ constexpr auto progress_deadline = 60s;
 constexpr auto finish_deadline = 180s;
 const std::string message_id_domain = "relance.crash.test";
 
-std::string event(const std::string& id, const char* type, json::object data) {
-  return json::serialize(json::object{{"specversion", "1.0"},
-                                      {"id", id},
-                                      {"source", "erp/crash-test"},
-                                      {"type", type},
-                                      {"data", std::move(data)}});
+std::string event(const std::string& id, const char* type, const json::object& data) {
+  return testing::cloud_event("erp/crash-test", id, type, data);
 }
 
 // Message-ID -> how many times the SMTP server received it.
@@ -110,35 +105,13 @@ class DunningCrash : public ::testing::Test {
     ASSERT_TRUE(server) << "cannot start the SMTP test server: " << server.error().to_string();
     smtp_ = std::move(server).value();
 
-    fs::create_directories(dir_ / "policies");
-    fs::create_directories(dir_ / "calendars");
-    // Every day a business day, the window open all day: reminders go out at once.
-    std::ofstream(dir_ / "calendars" / "always.yaml") << "name: always\nweekend: []\n";
-    std::ofstream(dir_ / "policies" / "crash.yaml")
-        << "policies:\n"
-           "  crash:\n"
-           "    calendar: always\n"
-           "    steps:\n"
-           "      - {name: first_reminder, at: due+3d, channel: email, template: reminder}\n"
-           "assignment:\n"
-           "  default: crash\n"
-           "delivery:\n"
-           "  send_days: [mon, tue, wed, thu, fri, sat, sun]\n"
-           "  send_hours: [\"00:00-24:00\"]\n"
-           "  contact_interval_min_hours: 48\n"
-           "  contacts_per_week_max: 2\n";
+    const std::string dunning = testing::write_dunning_setup(
+        dir_, {"{name: first_reminder, at: due+3d, channel: email, template: reminder}"});
     config_ = dir_ / "relance.yaml";
     std::ofstream(config_) << "http:\n  listen_address: 127.0.0.1\n  port: 0\n"
                            << "store:\n  sqlite:\n    path: " << (dir_ / "relance.db").string()
                            << "\n"
-                           << "dunning:\n"
-                           << "  policies_directory: " << (dir_ / "policies").string() << "\n"
-                           << "  calendars_directory: " << (dir_ / "calendars").string() << "\n"
-                           << "  templates_directory: " << source_dir << "/config/templates\n"
-                           << "  rates_directory: " << source_dir << "/config/rates\n"
-                           << "  tick_interval: 200ms\n"
-                           << "  company_name: Exemple SAS\n"
-                           << "email:\n"
+                           << dunning << "email:\n"
                            << "  sink: smtp\n"
                            << "  from: \"Exemple SAS <relances@exemple.fr>\"\n"
                            << "  message_id_domain: " << message_id_domain << "\n"

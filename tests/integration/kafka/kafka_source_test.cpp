@@ -26,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using relance::testing::eventually;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::HasSubstr;
@@ -43,25 +44,9 @@ std::string envelope(const std::string& id, const std::string& customer) {
 
 // Runs a shell command; its stdout, and the test fails when it exits non-zero.
 std::string run(const std::string& command) {
-  FILE* pipe = ::popen(command.c_str(), "r");
-  EXPECT_NE(pipe, nullptr) << command;
-  if (pipe == nullptr) return "";
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command << "\n" << out;
-  return out;
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate, milliseconds limit = seconds(30)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return predicate();
+  const auto run = relance::testing::run_command(command);
+  EXPECT_TRUE(run.exited_zero()) << command << "\n" << run.out;
+  return run.out;
 }
 
 // Counts what reaches the writer, to show that nothing is handed over twice.

@@ -21,22 +21,13 @@ namespace relance::connectors::kafka {
 namespace {
 
 namespace fs = std::filesystem;
+using relance::testing::eventually;
 using relance::testing::RelancedProcess;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 const std::string events_topic = "relance.events";
 const std::string dead_topic = "relance.dead";
-
-template <class Predicate>
-bool eventually(Predicate predicate, milliseconds limit = seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return predicate();
-}
 
 class RelancedKafkaTest : public ::testing::Test {
  protected:
@@ -215,14 +206,8 @@ TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_t
   // Kafka holds it, keyed by the customer, as soon as the POST was answered.
   const std::string read = std::string(RELANCE_KCAT) + " -C -b " + bootstrap_ + " -t " +
                            events_topic + " -o beginning -e -q -f '%k|%s\\n' 2>&1";
-  FILE* pipe = ::popen(read.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string consumed;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
-    consumed.append(buffer, n);
-  }
-  ASSERT_EQ(::pclose(pipe), 0) << consumed;
+  const auto [status, consumed] = relance::testing::run_command(read);
+  ASSERT_EQ(status, 0) << consumed;
   EXPECT_NE(consumed.find("C-WH|{"), std::string::npos) << consumed;
   EXPECT_NE(consumed.find(R"("id":"wh-1")"), std::string::npos) << consumed;
 

@@ -46,6 +46,48 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+std::string cloud_event(const std::string& source, const std::string& id, const std::string& type,
+                        const json::object& data) {
+  return json::serialize(json::object{
+      {"specversion", "1.0"}, {"id", id}, {"source", source}, {"type", type}, {"data", data}});
+}
+
+std::string write_dunning_setup(const std::filesystem::path& dir,
+                                const std::vector<std::string>& steps) {
+  std::filesystem::create_directories(dir / "policies");
+  std::filesystem::create_directories(dir / "calendars");
+  std::ofstream(dir / "calendars" / "always.yaml") << "name: always\nweekend: []\n";
+  std::ofstream policy(dir / "policies" / "test.yaml");
+  policy << "policies:\n  test:\n    calendar: always\n    steps:\n";
+  for (const std::string& step : steps) policy << "      - " << step << "\n";
+  policy << "assignment:\n"
+            "  default: test\n"
+            "delivery:\n"
+            "  send_days: [mon, tue, wed, thu, fri, sat, sun]\n"
+            "  send_hours: [\"00:00-24:00\"]\n"
+            "  contact_interval_min_hours: 48\n"
+            "  contacts_per_week_max: 2\n";
+  const std::string source_dir = RELANCE_SOURCE_DIR;
+  return "dunning:\n"
+         "  policies_directory: " +
+         (dir / "policies").string() +
+         "\n"
+         "  calendars_directory: " +
+         (dir / "calendars").string() +
+         "\n"
+         "  templates_directory: " +
+         source_dir +
+         "/config/templates\n"
+         "  rates_directory: " +
+         source_dir +
+         "/config/rates\n"
+         "  tick_interval: 200ms\n"
+         "  company_name: Exemple SAS\n"
+         "  company_iban: FR76 3000 6000 0112 3456 7890 189\n"
+         "  company_bic: AGRIFRPP\n"
+         "  company_email: compta@exemple.fr\n";
+}
+
 Result<std::unique_ptr<RelancedProcess>> RelancedProcess::start(
     const std::filesystem::path& config, const std::filesystem::path& log,
     std::chrono::milliseconds deadline) {

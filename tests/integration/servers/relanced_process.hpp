@@ -7,12 +7,14 @@
 
 #include <sys/types.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
@@ -50,5 +52,18 @@ class RelancedProcess {
 
 // The whole content of a file; empty when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
+
+// A canonical event (CloudEvents JSON, structured mode) as text.
+std::string cloud_event(const std::string& source, const std::string& id, const std::string& type,
+                        const boost::json::object& data);
+
+// The dunning setup of the tests that run relanced with dunning on, written under `dir`: a
+// calendar where every day is a business day, a send window open all day (reminders go out at
+// once, whatever the day), and one policy made of `steps` (YAML flow mappings such as
+// "{name: first_reminder, at: due+3d, channel: email, template: reminder}") assigned to every
+// customer. Returns the `dunning:` section of relance.yaml that uses it, with the shipped
+// templates and rates, a 200 ms tick and the company "Exemple SAS".
+std::string write_dunning_setup(const std::filesystem::path& dir,
+                                const std::vector<std::string>& steps);
 
 }  // namespace relance::testing

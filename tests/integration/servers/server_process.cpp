@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -84,6 +85,20 @@ ServerProcess::~ServerProcess() { stop(); }
 
 std::string python3_path() { return RELANCE_PYTHON3; }
 std::string servers_dir() { return RELANCE_TEST_SERVERS_DIR; }
+
+bool CommandOutput::exited_zero() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+CommandOutput run_command(const std::string& command) {
+  CommandOutput run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+    run.out.append(buffer, n);
+  }
+  run.status = ::pclose(pipe);
+  return run;
+}
 
 std::string make_temp_dir(const std::string& prefix) {
   std::string pattern = "/tmp/" + prefix + "-XXXXXX";

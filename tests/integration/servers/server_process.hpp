@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/result.hpp"
@@ -40,5 +41,24 @@ std::string servers_dir();
 
 // A fresh empty folder under the system temp dir, removed by the caller.
 std::string make_temp_dir(const std::string& prefix);
+
+// Runs `command` through the shell: what it wrote on stdout, and its wait status.
+struct CommandOutput {
+  int status = -1;
+  std::string out;
+  bool exited_zero() const;
+};
+CommandOutput run_command(const std::string& command);
+
+// Asks `done` every 10 ms until it holds or `limit` has passed; its last answer.
+template <class Predicate>
+bool eventually(Predicate done, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
 
 }  // namespace relance::testing

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -94,6 +95,15 @@ std::string unknown_key_message(const std::string& relative, const std::string& 
 // -- Reading a section ------------------------------------------------------------------------
 
 namespace detail {
+
+// "<text> is below the minimum <min>" (or above the maximum), nullopt when `value` is within.
+template <class V, class Show>
+std::optional<std::string> out_of_bounds(const std::string& text, const V& value, const V& min,
+                                         const V& max, Show show) {
+  if (value < min) return text + " is below the minimum " + show(min);
+  if (value > max) return text + " is above the maximum " + show(max);
+  return std::nullopt;
+}
 
 template <class T>
 const Field<T>* find_field(const Section<T>& section, std::string_view path) {
@@ -215,12 +225,9 @@ Field<T> integer(std::string path, Get get, std::int64_t min, std::int64_t max,
                     if (!text) return;
                     const Result<std::int64_t> number = parse_integer(*text);
                     if (!number) return context.problem(line, key, number.error().message);
-                    if (*number < min || *number > max) {
-                      return context.problem(
-                          line, key,
-                          *text + " is " +
-                              (*number < min ? "below the minimum " + std::to_string(min)
-                                             : "above the maximum " + std::to_string(max)));
+                    const auto show = [](std::int64_t n) { return std::to_string(n); };
+                    if (auto wrong = detail::out_of_bounds(*text, *number, min, max, show)) {
+                      return context.problem(line, key, std::move(*wrong));
                     }
                     get(target) = static_cast<V>(*number);
                   }};
@@ -233,26 +240,23 @@ Field<T> byte_size(std::string path, Get get, std::uint64_t min, std::uint64_t m
   static_assert(std::is_integral_v<V> && std::is_unsigned_v<V>);
   RELANCE_ASSERT(min <= max && max <= std::numeric_limits<V>::max());
   std::string type = "byte size " + format_byte_size(min) + ".." + format_byte_size(max);
-  return Field<T>{std::move(path),
-                  type,
-                  detail::default_text_of<T>(get, &detail::show_byte_size<V>),
-                  std::move(description),
-                  Presence::optional,
-                  [get, min, max](const YAML::Node& value, int line, const std::string& key,
-                                  T& target, Context& context) {
-                    const auto text = scalar_text(value, line, key, context);
-                    if (!text) return;
-                    const Result<std::uint64_t> bytes = parse_byte_size(*text);
-                    if (!bytes) return context.problem(line, key, bytes.error().message);
-                    if (*bytes < min || *bytes > max) {
-                      return context.problem(
-                          line, key,
-                          *text + " is " +
-                              (*bytes < min ? "below the minimum " + format_byte_size(min)
-                                            : "above the maximum " + format_byte_size(max)));
-                    }
-                    get(target) = static_cast<V>(*bytes);
-                  }};
+  return Field<T>{
+      std::move(path),
+      type,
+      detail::default_text_of<T>(get, &detail::show_byte_size<V>),
+      std::move(description),
+      Presence::optional,
+      [get, min, max](const YAML::Node& value, int line, const std::string& key, T& target,
+                      Context& context) {
+        const auto text = scalar_text(value, line, key, context);
+        if (!text) return;
+        const Result<std::uint64_t> bytes = parse_byte_size(*text);
+        if (!bytes) return context.problem(line, key, bytes.error().message);
+        if (auto wrong = detail::out_of_bounds(*text, *bytes, min, max, &format_byte_size)) {
+          return context.problem(line, key, std::move(*wrong));
+        }
+        get(target) = static_cast<V>(*bytes);
+      }};
 }
 
 template <class T, class Get>
@@ -262,33 +266,30 @@ Field<T> duration(std::string path, Get get, std::chrono::nanoseconds min,
   RELANCE_ASSERT(min <= max && min.count() >= 0);
   RELANCE_ASSERT(std::chrono::duration_cast<V>(max) == max);  // bounds fit the member exactly
   std::string type = "duration " + format_duration(min) + ".." + format_duration(max);
-  return Field<T>{std::move(path),
-                  type,
-                  detail::default_text_of<T>(get, &detail::show_duration<V>),
-                  std::move(description),
-                  Presence::optional,
-                  [get, min, max](const YAML::Node& value, int line, const std::string& key,
-                                  T& target, Context& context) {
-                    const auto text = scalar_text(value, line, key, context);
-                    if (!text) return;
-                    const Result<std::chrono::nanoseconds> parsed = parse_duration(*text);
-                    if (!parsed) return context.problem(line, key, parsed.error().message);
-                    if (*parsed < min || *parsed > max) {
-                      return context.problem(
-                          line, key,
-                          *text + " is " +
-                              (*parsed < min ? "below the minimum " + format_duration(min)
-                                             : "above the maximum " + format_duration(max)));
-                    }
-                    const V exact = std::chrono::duration_cast<V>(*parsed);
-                    if (exact != *parsed) {
-                      return context.problem(
-                          line, key,
-                          *text + " is finer than this setting counts; write a whole number of " +
-                              detail::show_duration(V{1}));
-                    }
-                    get(target) = exact;
-                  }};
+  return Field<T>{
+      std::move(path),
+      type,
+      detail::default_text_of<T>(get, &detail::show_duration<V>),
+      std::move(description),
+      Presence::optional,
+      [get, min, max](const YAML::Node& value, int line, const std::string& key, T& target,
+                      Context& context) {
+        const auto text = scalar_text(value, line, key, context);
+        if (!text) return;
+        const Result<std::chrono::nanoseconds> parsed = parse_duration(*text);
+        if (!parsed) return context.problem(line, key, parsed.error().message);
+        if (auto wrong = detail::out_of_bounds(*text, *parsed, min, max, &format_duration)) {
+          return context.problem(line, key, std::move(*wrong));
+        }
+        const V exact = std::chrono::duration_cast<V>(*parsed);
+        if (exact != *parsed) {
+          return context.problem(
+              line, key,
+              *text + " is finer than this setting counts; write a whole number of " +
+                  detail::show_duration(V{1}));
+        }
+        get(target) = exact;
+      }};
 }
 
 enum class Empty { allowed, rejected };

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "connectors/internal/curl.hpp"
+#include "core/html.hpp"
 
 namespace relance::connectors {
 namespace {
@@ -157,38 +158,6 @@ std::string render(const std::string& text, const kainjow::mustache::data& data,
   return view.render(data);
 }
 
-// Plain text as HTML: escaped, line breaks kept.
-std::string html_text(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\r':
-        if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-        out += "<br>";
-        break;
-      case '\n':
-        out += "<br>";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // The activity's body as HTML (HubSpot and Pipedrive store rich text), with the invoice ids
 // appended so the CRM user sees what the action is about.
 std::string html_body(const CrmActivity& activity) {
@@ -197,7 +166,7 @@ std::string html_body(const CrmActivity& activity) {
     text +=
         (text.empty() ? "" : "\n\n") + std::string("Invoices: ") + join(activity.invoice_ids, ", ");
   }
-  return html_text(text);
+  return core::html_from_text(text);
 }
 
 // HubSpot CRM v3 objects API: POST /crm/v3/objects/tasks and /crm/v3/objects/notes with
@@ -217,9 +186,10 @@ Result<HttpRequest> hubspot_request(const RestSinkOptions& options, const CrmAct
     properties["hs_task_status"] = "NOT_STARTED";
     properties["hs_task_type"] = "TODO";
   } else {
-    const std::string subject = activity.subject.empty()
-                                    ? std::string()
-                                    : "<strong>" + html_text(activity.subject) + "</strong><br>";
+    const std::string subject =
+        activity.subject.empty()
+            ? std::string()
+            : "<strong>" + core::html_from_text(activity.subject) + "</strong><br>";
     properties["hs_note_body"] = subject + html_body(activity);
   }
   json::object body;
@@ -268,8 +238,9 @@ Result<HttpRequest> pipedrive_request(const RestSinkOptions& options, const CrmA
     if (!org_id) {
       return Error{"crm_id", "is empty: a Pipedrive note must be attached to an organization"};
     }
-    const std::string subject =
-        activity.subject.empty() ? std::string() : "<b>" + html_text(activity.subject) + "</b><br>";
+    const std::string subject = activity.subject.empty()
+                                    ? std::string()
+                                    : "<b>" + core::html_from_text(activity.subject) + "</b><br>";
     body["content"] = subject + html_body(activity);
   }
   if (org_id) body["org_id"] = *org_id;

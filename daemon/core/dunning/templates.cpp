@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/dunning/yaml_support.hpp"
+#include "core/html.hpp"
 
 namespace relance::core::dunning {
 
@@ -186,35 +187,6 @@ std::string single_line(std::string text) {
 }
 
 mustache::data text_value(const std::string& text) { return mustache::data(text); }
-
-// kainjow's default escape writes ' as &apos;, which HTML 4 does not define and some mail
-// clients show as is; &#39; is understood everywhere.
-std::string escape_html(const std::string& text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -396,7 +368,7 @@ struct TemplateSet::Compiled {
         Entry& entry = entries[{language, name}];
         entry.subject = parse(parts.subject, verbatim);
         entry.text = parse(parts.text, verbatim);
-        if (parts.html) entry.html = parse(*parts.html, escape_html);
+        if (parts.html) entry.html = parse(*parts.html, core::escape_html);
       }
     }
   }

@@ -92,18 +92,6 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreContract,
                              [] { return std::make_unique<PostgresBackendDatabase>(); }}),
                          backend_name);
 
-template <class T>
-T expect_ok(Result<T> result) {
-  if (!result) ADD_FAILURE() << result.error().to_string();
-  RELANCE_ASSERT(result.ok());
-  return std::move(result).value();
-}
-
-void expect_ok(Result<void> result) {
-  if (!result) ADD_FAILURE() << result.error().to_string();
-  RELANCE_ASSERT(result.ok());
-}
-
 std::unique_ptr<Store> open_ok(const Database& database) { return expect_ok(database.open()); }
 
 TEST(PostgresStore, new_database_records_every_embedded_migration) {
@@ -360,22 +348,8 @@ TEST(PostgresStore, keys_sort_in_byte_order_whatever_the_database_collation) {
 }
 
 TEST(PostgresMigrations, embedded_migrations_are_the_files_under_schemas_in_order) {
-  const std::filesystem::path dir =
-      std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/postgres";
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() == ".sql") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  const auto migrations = postgres_migrations();
-  ASSERT_EQ(migrations.size(), files.size());
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    EXPECT_EQ(migrations[i].version, static_cast<int>(i) + 1);
-    EXPECT_EQ(migrations[i].name, files[i].stem().string());
-    std::ifstream in(files[i], std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(migrations[i].sql, text) << files[i];
-  }
+  expect_migrations_are_the_files_of(
+      postgres_migrations(), std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/postgres");
 }
 
 TEST(PostgresMigrations, both_backends_have_the_same_migrations) {

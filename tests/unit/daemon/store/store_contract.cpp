@@ -3,29 +3,36 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <thread>
 
 #include "test_events.hpp"
 
 namespace relance::store::testing {
 
+void expect_migrations_are_the_files_of(std::span<const Migration> migrations,
+                                        const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".sql") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(migrations.size(), files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i) + 1);
+    EXPECT_EQ(migrations[i].name, files[i].stem().string());
+    std::ifstream in(files[i], std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(migrations[i].sql, text) << files[i];
+  }
+}
+
 namespace {
 
 const core::Timestamp t0 = core::Timestamp(std::chrono::seconds(1'767'225'600));  // 2026-01-01
-
-template <class T>
-T expect_ok(Result<T> result) {
-  if (!result) ADD_FAILURE() << result.error().to_string();
-  RELANCE_ASSERT(result.ok());
-  return std::move(result).value();
-}
-
-void expect_ok(Result<void> result) {
-  if (!result) ADD_FAILURE() << result.error().to_string();
-  RELANCE_ASSERT(result.ok());
-}
 
 void commit_events(Store& store, const std::vector<core::Event>& events) {
   auto transaction = expect_ok(store.begin());

@@ -6,10 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
+#include "core/assert.hpp"
+#include "store/migrations.hpp"
 #include "store/store.hpp"
 
 namespace relance::store::testing {
@@ -26,6 +30,24 @@ struct Backend {
   std::string name;
   std::function<std::unique_ptr<BackendDatabase>()> make_database;
 };
+
+// The value of a result that must be ok; a failure of the test (and a stop) when it is not.
+template <class T>
+T expect_ok(Result<T> result) {
+  if (!result) ADD_FAILURE() << result.error().to_string();
+  RELANCE_ASSERT(result.ok());
+  return std::move(result).value();
+}
+
+inline void expect_ok(Result<void> result) {
+  if (!result) ADD_FAILURE() << result.error().to_string();
+  RELANCE_ASSERT(result.ok());
+}
+
+// The migrations embedded in a backend are the .sql files of `dir`, in the order of their
+// names, numbered 1..N.
+void expect_migrations_are_the_files_of(std::span<const Migration> migrations,
+                                        const std::filesystem::path& dir);
 
 inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   return info.param.name;

@@ -164,22 +164,8 @@ TEST(SqliteStore, checkpoint_thresholds_out_of_order_are_refused) {
 }
 
 TEST(SqliteMigrations, embedded_migrations_are_the_files_under_schemas_in_order) {
-  const std::filesystem::path dir =
-      std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/sqlite";
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() == ".sql") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  const auto migrations = sqlite_migrations();
-  ASSERT_EQ(migrations.size(), files.size());
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    EXPECT_EQ(migrations[i].version, static_cast<int>(i) + 1);
-    EXPECT_EQ(migrations[i].name, files[i].stem().string());
-    std::ifstream in(files[i], std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(migrations[i].sql, text) << files[i];
-  }
+  expect_migrations_are_the_files_of(
+      sqlite_migrations(), std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/sqlite");
 }
 
 }  // namespace

@@ -123,6 +123,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
     if (!dunning) return dunning.error();
     impl->dunning = std::move(dunning).value();
     applier = impl->dunning.get();
+    // kafka.actions_topic: every action also goes to the topic, through the outbox as the rest.
+    if (!config.kafka.actions_topic.empty()) impl->dunning->copy_actions_to("kafka");
     // Idle, the writer looks for due steps at least this often.
     advance_interval = std::min(advance_interval, config.dunning.tick_interval);
     log::info("dunning enabled",
@@ -158,6 +160,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
       return placed.error();
     }
     impl->ownership = std::make_shared<connectors::kafka::Ownership>(*placed);
+    // Time alone changes receivables of every customer in memory: only the owned ones are
+    // written, the others' owner writes them (the writer has not started yet).
+    impl->engine->set_ownership([ownership = impl->ownership](std::string_view customer) {
+      return ownership->owns(customer);
+    });
     dispatch_options.owns = [ownership = impl->ownership](std::string_view customer) {
       return ownership->owns(customer);
     };
@@ -192,6 +199,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
     options.client = config.kafka.client;
     options.drain_timeout = config.shutdown_timeout;
     options.ownership = impl->ownership;
+    // Several daemons on one store: new partitions come with customers another daemon changed
+    // meanwhile; the writer reloads the engine (and the dunning schedule) from the store before
+    // it applies any of their events.
+    options.on_assigned = [engine = impl->engine.get()](const std::set<std::int32_t>&) {
+      engine->request_refresh();
+    };
     if (impl->dunning) {
       // Each daemon schedules the customers of its partitions only; a new assignment makes the
       // writer rescan which those are before its next transaction.
@@ -200,6 +213,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
       });
       options.on_assigned = [dunning = impl->dunning.get()](const std::set<std::int32_t>&) {
         dunning->ownership_changed();
+      };
+      options.on_revoked = [dunning = impl->dunning.get()](const std::set<std::int32_t>&) {
+        dunning->ownership_reduced();
       };
     }
     auto source = connectors::kafka::KafkaSource::start(std::move(options),

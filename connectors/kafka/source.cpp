@@ -437,7 +437,14 @@ void KafkaSource::Impl::track_assigned(const std::vector<TopicPartition>& added)
     if (topic == options.topics.front()) owned.insert(partition);
   }
   if (owned.empty()) return;
-  if (options.on_assigned) options.on_assigned(owned);
+  // The daemon's refresh reads the Ownership: it learns the new partitions first.
+  struct Notify {
+    const SourceOptions& options;
+    const std::set<std::int32_t>& owned;
+    ~Notify() {
+      if (options.on_assigned) options.on_assigned(owned);
+    }
+  } notify{options, owned};
   if (!options.ownership) return;
   // The partition count decides which customers the partitions hold; the assignment came from
   // metadata the client has, so this is answered locally in the common case.
@@ -490,6 +497,7 @@ void KafkaSource::Impl::revoke(rd_kafka_topic_partition_list_t* partitions, bool
     }
     if (!cooperative) gone = options.ownership->partitions();
     options.ownership->revoked(gone);
+    if (options.on_revoked && !gone.empty()) options.on_revoked(gone);
   }
   if (!cooperative) assignment.clear();
   assigned_count.store(assignment.size());

@@ -68,9 +68,13 @@ struct SourceOptions {
   // Several daemons: the partitions of topics.front() this consumer owns, kept up to date (after
   // its batches are stored on revocation; once seeked on assignment). Null: not tracked.
   std::shared_ptr<Ownership> ownership;
-  // Called on the consumer thread once new partitions are assigned and before any of their
-  // messages is handed over: the daemon refreshes what another owner may have changed.
+  // Called on the consumer thread once new partitions of topics.front() are assigned (after the
+  // Ownership learnt them) and before any of their messages is handed over: the daemon refreshes
+  // what another owner may have changed.
   std::function<void(const std::set<std::int32_t>& partitions)> on_assigned;
+  // Called on the consumer thread after partitions of topics.front() were revoked and what was
+  // read from them stored (ownership tracked only).
+  std::function<void(const std::set<std::int32_t>& partitions)> on_revoked;
 };
 
 class KafkaSource {

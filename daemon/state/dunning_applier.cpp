@@ -80,6 +80,7 @@ Result<void> DunningApplier::rebuild() {
   // the next transaction; the alerts of the previous run are in the store already.
   (void)glue_->take_notices();
   needs_rebuild_ = false;
+  engine_generation_ = engine_.generation();
   return {};
 }
 
@@ -104,11 +105,15 @@ Result<void> DunningApplier::before_commit(store::Transaction& transaction) {
 }
 
 Result<void> DunningApplier::write(store::Transaction& transaction) {
-  if (rescan_.exchange(false)) {
+  // A rescan after an assignment waits for the engine's refresh (the next transaction's start):
+  // scheduling the new customers from a stale engine could remind a paid invoice.
+  if (!engine_.refresh_pending() && rescan_.exchange(false)) {
     std::lock_guard lock(ownership_mutex_);
     if (pending_ownership_) glue_->set_ownership(*std::exchange(pending_ownership_, std::nullopt));
     needs_rebuild_ = true;
   }
+  // The engine reloaded (a refresh, a failed commit): the schedule follows what it loaded.
+  if (engine_generation_ != engine_.generation()) needs_rebuild_ = true;
   if (needs_rebuild_) {
     if (auto rebuilt = rebuild(); !rebuilt) return rebuilt;
   }
@@ -133,6 +138,12 @@ Result<void> DunningApplier::write(store::Transaction& transaction) {
       entry.payload = outbox::delivery_to_json(outgoing.outcome.rendered->delivery);
       entry.due_at = action.at;
       entry.created_at = now_;
+      if (!copy_sink_.empty()) {
+        store::OutboxEntry copy = entry;
+        copy.idempotency_key += ":" + copy_sink_;
+        copy.sink = copy_sink_;
+        if (auto queued = transaction.enqueue(copy); !queued) return queued;
+      }
       if (auto queued = transaction.enqueue(entry); !queued) return queued;
       ++enqueued_;
     }

@@ -42,14 +42,28 @@ class DunningApplier final : public ingest::Applier {
   void committed() override;
   void rolled_back() override;
 
+  // Each action rendered is also enqueued, in the same transaction, for `sink`
+  // (kafka.actions_topic: the Kafka sink publishes the same delivery keyed by customer), with the
+  // idempotency key "<action's key>:<sink>". Call before the writer starts; empty: no copy.
+  void copy_actions_to(std::string sink) { copy_sink_ = std::move(sink); }
   // Called on the writer thread after a commit that enqueued actions (wakes the dispatcher).
   void set_on_enqueued(std::function<void()> on_enqueued);
   // Which customers this daemon schedules (several daemons on one Kafka topic: the customers of
   // the partitions it owns). Any thread; `owns` itself must be safe to call from the writer
   // thread. The writer rebuilds the schedule before its next transaction.
   void set_ownership(DunningGlue::Ownership owns);
-  // The same Ownership answers differently now (a rebalance): any thread.
-  void ownership_changed() { rescan_.store(true); }
+  // Partitions were assigned to this daemon (the same Ownership answers differently now): any
+  // thread. Another daemon may have applied events and advanced dunning for their customers, so
+  // the engine reloads from the store at the start of the next transaction, and the schedule is
+  // rebuilt from the stored progress and contacts in that same transaction, before any of their
+  // events is applied (the caller must hand none over before this returns).
+  void ownership_changed() {
+    engine_.request_refresh();  // first: the rescan waits for it
+    rescan_.store(true);
+  }
+  // Partitions were revoked: their receivables leave the schedule before the next tick. Any
+  // thread.
+  void ownership_reduced() { rescan_.store(true); }
 
   // On the writer thread only, or while no writer runs (tests).
   const DunningGlue& glue() const { return *glue_; }
@@ -66,7 +80,9 @@ class DunningApplier final : public ingest::Applier {
   std::unique_ptr<DunningGlue> glue_;
   core::Timestamp now_{};  // the latest `now` of apply() and advance()
   bool needs_rebuild_ = false;
+  std::uint64_t engine_generation_ = 0;  // the engine's reload the schedule was built from
   std::atomic<bool> rescan_{false};
+  std::string copy_sink_;     // copy_actions_to()
   std::size_t enqueued_ = 0;  // in the open transaction
   std::size_t enqueued_total_ = 0;
   std::mutex on_enqueued_mutex_;

@@ -133,46 +133,68 @@ Result<void> EngineApplier::reload() {
   engine_ = std::move(engine);
   evaluated_at_ = at;
   needs_reload_ = false;
+  ++generation_;
   return {};
 }
 
 Result<void> EngineApplier::record(store::Transaction& transaction,
-                                   const core::engine::Changes& changes, core::Timestamp now) {
-  receivables_.insert(changes.receivables.begin(), changes.receivables.end());
-  customers_.insert(changes.customers.begin(), changes.customers.end());
+                                   const core::engine::Changes& changes, core::Timestamp now,
+                                   bool only_owned) {
+  const bool filter = only_owned && owns_;
+  if (!filter) {
+    receivables_.insert(changes.receivables.begin(), changes.receivables.end());
+    customers_.insert(changes.customers.begin(), changes.customers.end());
+  } else {
+    for (const std::string& id : changes.receivables) {
+      const core::engine::Receivable* receivable = engine_->find_receivable(id);
+      if (receivable != nullptr && owns_(engine_->customer_id(*receivable))) {
+        receivables_.insert(id);
+      }
+    }
+    for (const std::string& id : changes.customers) {
+      if (owns_(id)) customers_.insert(id);
+    }
+  }
   // Alerts are few next to events: written as they come, which keeps their order.
   for (const core::engine::Alert& alert : changes.raised) {
+    if (filter && !owns_(alert.customer_id)) continue;
     if (auto raised = transaction.raise_alert(alert_row(alert, now)); !raised) return raised;
   }
+  // A resolved alert no longer says whose it was: resolved whoever the owner (the owner's
+  // engine resolves it by the same rule).
   for (const std::string& id : changes.resolved) {
     if (auto resolved = transaction.resolve_alert(id, now); !resolved) return resolved;
   }
   return {};
 }
 
+Result<void> EngineApplier::refresh_if_requested() {
+  // Only between transactions: a reload in the middle of one would drop what it applied.
+  if (!dirty_ && refresh_requested_.exchange(false)) needs_reload_ = true;
+  if (needs_reload_) return reload();
+  return {};
+}
+
 Result<void> EngineApplier::apply(store::Transaction& transaction, const core::Event& event,
                                   core::Timestamp now) {
-  if (needs_reload_) {
-    if (auto reloaded = reload(); !reloaded) return reloaded.error();
-  }
+  if (auto refreshed = refresh_if_requested(); !refreshed) return refreshed.error();
   dirty_ = true;
   evaluated_at_ = std::max(evaluated_at_, now);
   const core::engine::Changes changes = engine_->apply(event, now);
-  return record(transaction, changes, now);
+  return record(transaction, changes, now, false);
 }
 
 bool EngineApplier::advance_due(core::Timestamp now) const {
-  return needs_reload_ || core::utc_date(now) > engine_->evaluated_on();
+  return needs_reload_ || refresh_requested_.load() ||
+         core::utc_date(now) > engine_->evaluated_on();
 }
 
 Result<void> EngineApplier::advance(store::Transaction& transaction, core::Timestamp now) {
-  if (needs_reload_) {
-    if (auto reloaded = reload(); !reloaded) return reloaded.error();
-  }
+  if (auto refreshed = refresh_if_requested(); !refreshed) return refreshed.error();
   dirty_ = true;
   evaluated_at_ = std::max(evaluated_at_, now);
   const core::engine::Changes changes = engine_->advance(now);
-  return record(transaction, changes, now);
+  return record(transaction, changes, now, true);
 }
 
 Result<void> EngineApplier::before_commit(store::Transaction& transaction) {

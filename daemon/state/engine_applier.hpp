@@ -5,7 +5,9 @@
 // transaction, so that journal and state never disagree. At start it loads the stored blobs
 // instead of replaying the journal; when a transaction fails it reloads them.
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -62,13 +64,33 @@ class EngineApplier final : public ingest::Applier {
   // before_commit().
   Result<void> set_dunning_level(const std::string& invoice_id, int level);
 
+  // Several daemons on one store: partitions moved here from another daemon, which changed their
+  // customers' rows meanwhile. Any thread. The engine reloads everything from the store at the
+  // start of the next transaction (before its first apply() or advance()), so that no event of
+  // the new partitions is applied to a stale state. A full reload rather than the customers of
+  // the new partitions: the store has no per-customer read, and a reload of 100,000 receivables
+  // takes about a second (bench figures in connectors/kafka/README.md).
+  void request_refresh() { refresh_requested_.store(true); }
+  bool refresh_pending() const { return refresh_requested_.load(); }
+  // Counts the reloads that succeeded (start, failed commit, refresh): a decorator that keeps
+  // state derived from the engine rebuilds it when this moves.
+  std::uint64_t generation() const { return generation_; }
+  // Which customers this daemon owns (several daemons). Time-only changes (advance()) of the
+  // others are not written: their owner writes them, and our copy of them may be stale. Events
+  // applied here are always written, whoever the customer. Empty: every customer.
+  using Ownership = std::function<bool(std::string_view customer_id)>;
+  void set_ownership(Ownership owns) { owns_ = std::move(owns); }
+
  private:
   EngineApplier(store::Store& store, core::engine::EngineOptions options)
       : store_(store), options_(std::move(options)) {}
   // A fresh engine from the stored blobs, as of the stored clock.
   Result<void> reload();
+  // `only_owned`: changes of customers not owned are left out (advance()).
   Result<void> record(store::Transaction& transaction, const core::engine::Changes& changes,
-                      core::Timestamp now);
+                      core::Timestamp now, bool only_owned);
+  // At the start of a transaction: reloads if a refresh was requested or a reload is pending.
+  Result<void> refresh_if_requested();
   Result<void> write_everything(store::Transaction& transaction);
 
   store::Store& store_;
@@ -81,6 +103,9 @@ class EngineApplier final : public ingest::Applier {
   bool dirty_ = false;         // the engine holds changes not committed
   bool needs_reload_ = false;  // a reload failed: the engine cannot be trusted until one works
   int reloads_ = 0;
+  std::uint64_t generation_ = 0;
+  std::atomic<bool> refresh_requested_{false};
+  Ownership owns_;
 };
 
 }  // namespace relance::state

@@ -109,9 +109,13 @@ class Harness {
   explicit Harness(config::Config config = shipped_config()) : config_(std::move(config)) {
     open();
   }
+  // A second daemon on the database of `other` (several daemons on one store).
+  explicit Harness(const Harness& other) : config_(other.config_), path_(other.path()) { open(); }
+
+  std::string path() const { return path_.empty() ? dir_.file("relance.db") : path_; }
 
   void open() {
-    auto opened = store::open_sqlite_store({dir_.file("relance.db")});
+    auto opened = store::open_sqlite_store({path()});
     ASSERT_TRUE(opened.ok()) << opened.error().to_string();
     store_ = std::move(opened).value();
     auto options = engine_options(config_.engine);
@@ -164,6 +168,7 @@ class Harness {
 
   store::Store& store() { return *store_; }
   DunningApplier& dunning() { return *dunning_; }
+  EngineApplier& engine() { return *engine_; }
   const config::Config& config() const { return config_; }
 
  private:
@@ -185,6 +190,7 @@ class Harness {
 
   config::Config config_;
   store::testing::TempDir dir_;
+  std::string path_;  // another harness's database
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<EngineApplier> engine_;
   std::unique_ptr<DunningApplier> dunning_;
@@ -511,6 +517,93 @@ TEST(DunningApplier, setup_errors_name_the_key_and_the_folder) {
   auto options = engine_options(engine);
   ASSERT_FALSE(options.ok());
   EXPECT_EQ(options.error().field, "engine.write_off_tolerance.EUR");
+}
+
+}  // namespace
+}  // namespace relance::state
+
+namespace relance::state {
+namespace {
+
+// Two daemons on one store: B is stale for C-1 while A applies its events and dunning; when
+// C-1's partition moves to B, B's next transaction starts from what A stored.
+TEST(DunningApplier, partitions_moved_here_are_refreshed_from_the_store_before_the_next_event) {
+  Harness a;
+  Harness b(a);  // opened now: it knows nothing of C-1
+  b.dunning().set_ownership([](std::string_view) { return false; });
+  b.engine().set_ownership([](std::string_view) { return false; });
+  b.advance(at("2026-03-02T08:00:00Z"));  // applies the ownership: B schedules no one
+
+  // A: C-1 with two invoices, the courtesy reminder of I-1 (due 31 March) goes out on 26 March,
+  // then I-2 is paid.
+  a.write({customer("C-1", {"compta@client.fr"}, at("2026-03-02T09:00:00Z")),
+           invoice("I-1", "C-1", 123'456, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z")),
+           invoice("I-2", "C-1", 50'000, "2026-03-02", "2026-04-30", at("2026-03-02T09:00:00Z"))},
+          at("2026-03-02T09:00:00Z"));
+  a.advance(at("2026-03-26T08:00:00Z"));
+  ASSERT_EQ(a.outbox().size(), 1u);
+  a.write({payment("P-2", "I-2", 50'000, "2026-03-26", at("2026-03-26T10:00:00Z"))},
+          at("2026-03-26T10:00:00Z"));
+  EXPECT_EQ(b.engine().engine().find_receivable("I-1"), nullptr);
+
+  // The rebalance: C-1's partition now belongs to B (A let it go).
+  bool b_owns = false;
+  b.dunning().set_ownership([&](std::string_view id) { return b_owns && id == "C-1"; });
+  b.engine().set_ownership([&](std::string_view id) { return b_owns && id == "C-1"; });
+  b_owns = true;
+  const int reloads = b.engine().reloads();
+  b.dunning().ownership_changed();
+  EXPECT_TRUE(b.engine().refresh_pending());
+
+  // B's next event for C-1 (a partial payment of I-1) applies on top of A's state.
+  b.write({payment("P-1", "I-1", 23'456, "2026-03-26", at("2026-03-26T11:00:00Z"))},
+          at("2026-03-26T11:00:00Z"));
+  EXPECT_EQ(b.engine().reloads(), reloads + 1);
+  EXPECT_FALSE(b.engine().refresh_pending());
+  const core::engine::Receivable* i1 = b.engine().engine().find_receivable("I-1");
+  const core::engine::Receivable* i2 = b.engine().engine().find_receivable("I-2");
+  ASSERT_NE(i1, nullptr);
+  ASSERT_NE(i2, nullptr);
+  EXPECT_EQ(i1->open, 100'000);  // 1,234.56 - 234.56: A's invoice, B's payment
+  EXPECT_EQ(i2->open, 0);        // paid at A
+  // The stored rows are B's, computed from A's: a third daemon reads the same.
+  Harness c(a);
+  const core::engine::Receivable* stored = c.engine().engine().find_receivable("I-1");
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->open, 100'000);
+
+  // B continues A's schedule: the courtesy step A sent is not sent again, the first reminder
+  // (due+3d, 3 April) is B's.
+  EXPECT_EQ(b.dunning().glue().progress("I-1").level, 1);
+  b.advance(at("2026-03-27T08:00:00Z"));
+  EXPECT_EQ(b.dunning().enqueued_total(), 0u);
+  b.advance(at("2026-04-03T07:00:00Z"));
+  EXPECT_EQ(b.dunning().enqueued_total(), 1u);
+  const auto rows = b.outbox();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(contains(rows[1].idempotency_key, "/first_reminder/")) << rows[1].idempotency_key;
+}
+
+// Without the refresh B would have scheduled C-1 from its empty memory; and while it does not
+// own C-1, its time-only changes of C-1 are not written over A's.
+TEST(DunningApplier, time_alone_writes_only_the_customers_this_daemon_owns) {
+  Harness a;
+  a.write({customer("C-1", {"compta@client.fr"}, at("2026-03-02T09:00:00Z")),
+           invoice("I-1", "C-1", 10'000, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z"))},
+          at("2026-03-02T09:00:00Z"));
+  Harness b(a);  // knows I-1 as open, not yet due
+  b.dunning().set_ownership([](std::string_view) { return false; });
+  b.engine().set_ownership([](std::string_view) { return false; });
+  // A: I-1 paid on 1 April.
+  a.write({payment("P-1", "I-1", 10'000, "2026-04-01", at("2026-04-01T10:00:00Z"))},
+          at("2026-04-01T10:00:00Z"));
+  // B's day changes: in its memory I-1 goes overdue; the store keeps A's paid I-1.
+  b.advance(at("2026-04-02T08:00:00Z"));
+  EXPECT_EQ(b.dunning().enqueued_total(), 0u);
+  Harness c(a);
+  const core::engine::Receivable* stored = c.engine().engine().find_receivable("I-1");
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->open, 0);
 }
 
 }  // namespace

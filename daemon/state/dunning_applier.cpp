@@ -71,14 +71,24 @@ Result<void> DunningApplier::rebuild() {
     return Error{read_contacts.error().field,
                  "the stored dunning contacts cannot be loaded: " + read_contacts.error().message};
   }
-  if (auto rebuilt =
-          glue_->rebuild(engine_.engine(), now_, std::move(progress), std::move(contacts));
+  // The dunning alerts still open: resolved when their cause goes (a step held goes out).
+  std::set<std::string> open_alerts;
+  for (std::string after;;) {
+    auto page = store_.list_alerts(store::AlertStatus::open, after, 1000);
+    if (!page) return page.error();
+    for (const store::AlertRow& row : *page) {
+      if (row.kind.starts_with("dunning.")) open_alerts.insert(row.id);
+    }
+    if (page->size() < 1000) break;
+    after = page->back().id;
+  }
+  if (auto rebuilt = glue_->rebuild(engine_.engine(), now_, std::move(progress),
+                                    std::move(contacts), std::move(open_alerts));
       !rebuilt) {
     return rebuilt;
   }
-  // What a rebuild finds to change (a stored progress the scheduler shifts) is written with
-  // the next transaction; the alerts of the previous run are in the store already.
-  (void)glue_->take_notices();
+  // What a rebuild finds to change (a stored progress the scheduler shifts, an alert whose
+  // cause went) is written with the next transaction.
   needs_rebuild_ = false;
   engine_generation_ = engine_.generation();
   return {};

@@ -9,8 +9,9 @@
 //
 // An action that cannot be rendered (no address, a template or a rate missing for the date) is
 // not enqueued: it raises an alert naming the customer and the cause, and is logged; the step
-// counts as passed and the writer goes on. When a transaction fails, the scheduler is rebuilt
-// from the stored state before the next one.
+// is held (the receivable keeps its level) and tried again later, when the data changes or at
+// the next start, until it goes out and resolves the alert (see dunning_glue.hpp). When a
+// transaction fails, the scheduler is rebuilt from the stored state before the next one.
 
 #include <atomic>
 #include <functional>

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "state/snapshot.hpp"
 
@@ -50,13 +51,16 @@ Result<std::unique_ptr<DunningGlue>> DunningGlue::create(std::shared_ptr<const D
 Result<void> DunningGlue::rebuild(
     const Engine& engine, core::Timestamp now,
     std::unordered_map<std::string, DunningProgress> progress,
-    std::unordered_map<std::string, std::vector<core::Timestamp>> contacts) {
+    std::unordered_map<std::string, std::vector<core::Timestamp>> contacts,
+    std::set<std::string> open_alerts) {
   auto scheduler =
       core::dunning::Scheduler::create(setup_->policies, setup_->calendars, setup_->scheduler);
   if (!scheduler) return scheduler.error();
   scheduler_ = std::move(scheduler).value();
   progress_ = std::move(progress);
   contacts_ = std::move(contacts);
+  open_alerts_.clear();
+  for (const std::string& id : open_alerts) open_alerts_.emplace(id, std::string());
   for (std::size_t c = 0; c < engine.customer_count(); ++c) {
     const core::engine::Customer& customer = engine.customer(static_cast<std::uint32_t>(c));
     if (!customer.id.empty() && owned(customer.id)) sync_customer(engine, customer);
@@ -86,34 +90,18 @@ void DunningGlue::sync_customer(const Engine& engine, const core::engine::Custom
   const auto known = contacts_.find(customer.id);
   auto updated = scheduler_.update_customer(customer_snapshot(
       engine, customer, known == contacts_.end() ? std::vector<core::Timestamp>{} : known->second));
+  const std::string profile_id = notice_id(profile_kind, customer.id);
   if (!updated) {
     // The scheduler keeps the profile it had (or the default one): dunning goes on.
-    bad_profile_.insert(customer.id);
-    notice({notice_id(profile_kind, customer.id),
-            std::string(profile_kind),
-            "warning",
-            customer.id,
-            {},
-            "customer " + customer.id + ": " + updated.error().to_string() +
-                "; its reminders follow the default profile until it is corrected",
-            false});
-  } else if (bad_profile_.erase(customer.id) > 0) {
-    notice({notice_id(profile_kind, customer.id),
-            std::string(profile_kind),
-            "warning",
-            customer.id,
-            {},
-            "",
-            true});
+    raise(profile_id, profile_kind, "warning", customer.id, {},
+          "customer " + customer.id + ": " + updated.error().to_string() +
+              "; its reminders follow the default profile until it is corrected");
+  } else {
+    resolve(profile_id, profile_kind, customer.id);
   }
-  if (!customer.profile.emails.empty() && without_address_.erase(customer.id) > 0) {
-    notice({notice_id(no_address_kind, customer.id),
-            std::string(no_address_kind),
-            "warning",
-            customer.id,
-            {},
-            "",
-            true});
+  // The e-mail held for want of an address is due again (update_customer lifted the hold).
+  if (!customer.profile.emails.empty()) {
+    resolve(notice_id(no_address_kind, customer.id), no_address_kind, customer.id);
   }
 }
 
@@ -127,17 +115,14 @@ void DunningGlue::sync_receivable(const Engine& engine, const core::engine::Rece
   const auto known = progress_.find(receivable.invoice_id);
   const DunningProgress before = known == progress_.end() ? DunningProgress{} : known->second;
   auto updated = scheduler_.update(receivable_snapshot(engine, receivable, before), now);
+  const std::string schedule_id = notice_id(failed_kind, receivable.invoice_id);
   if (!updated) {
-    notice({notice_id(failed_kind, receivable.invoice_id),
-            std::string(failed_kind),
-            "critical",
-            customer_id,
-            {receivable.invoice_id},
-            "invoice " + receivable.invoice_id +
-                " cannot be scheduled: " + updated.error().to_string(),
-            false});
+    raise(schedule_id, failed_kind, "critical", customer_id, {receivable.invoice_id},
+          "invoice " + receivable.invoice_id +
+              " cannot be scheduled: " + updated.error().to_string());
     return;
   }
+  resolve(schedule_id, failed_kind, customer_id);
   if (*updated != before) {
     progress_[receivable.invoice_id] = *updated;
     changed_progress_.insert(receivable.invoice_id);
@@ -146,42 +131,85 @@ void DunningGlue::sync_receivable(const Engine& engine, const core::engine::Rece
 
 TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
   core::dunning::TickResult result = scheduler_.tick(now);
+  // The progress the tick reached, less that of the invoices whose action is held.
+  std::map<std::string, DunningProgress> reached;
   for (core::dunning::ProgressChange& change : result.progress) {
-    progress_[change.invoice_id] = change.progress;
-    changed_progress_.insert(change.invoice_id);
+    reached.insert_or_assign(std::move(change.invoice_id), change.progress);
   }
   TickOutput output;
-  output.skipped = std::move(result.skipped);
-  const auto horizon = now - contact_memory(setup_->policies);
-  std::string previous_customer;
+  std::set<std::string> held_invoices;
+  std::set<std::string> contacted;
   for (core::dunning::Action& action : result.actions) {
-    // One contact per customer and run, whatever the number of actions (as the scheduler).
-    if (action.customer_id != previous_customer) {
-      std::vector<core::Timestamp>& contacts = contacts_[action.customer_id];
-      std::erase_if(contacts, [&](core::Timestamp t) { return t < horizon; });
-      if (contacts.empty() || contacts.back() != now) contacts.push_back(now);
-      changed_contacts_.insert(action.customer_id);
-      previous_customer = action.customer_id;
-    }
     RenderOutcome outcome =
         render_action(action, engine, setup_->templates, setup_->rates, setup_->render);
-    if (outcome.failure) {
-      std::vector<std::string> invoice_ids;
-      for (const auto& line : action.invoices) invoice_ids.push_back(line.invoice_id);
-      if (outcome.failure->kind == RenderFailure::Kind::no_address) {
-        without_address_.insert(action.customer_id);
-        notice({notice_id(no_address_kind, action.customer_id), std::string(no_address_kind),
-                "warning", action.customer_id, std::move(invoice_ids), outcome.failure->reason,
-                false});
-      } else {
-        notice({notice_id(failed_kind, action.idempotency_key), std::string(failed_kind),
-                "critical", action.customer_id, std::move(invoice_ids), outcome.failure->reason,
-                false});
+    // One "action failed" alert per customer and channel: a later step failing the same way
+    // updates it rather than opening another, and whichever step goes out resolves it.
+    const std::string failed_id =
+        notice_id(failed_kind, action.customer_id + "/" +
+                                   std::string(core::dunning::channel_name(action.channel)));
+    if (!outcome.failure) {
+      contacted.insert(action.customer_id);
+      resolve(failed_id, failed_kind, action.customer_id);
+      if (action.channel == core::dunning::Channel::email) {
+        resolve(notice_id(no_address_kind, action.customer_id), no_address_kind,
+                action.customer_id);
       }
+      output.outgoing.push_back({std::move(action), std::move(outcome)});
+      continue;
     }
-    output.outgoing.push_back({std::move(action), std::move(outcome)});
+    ++output.held;
+    for (const core::dunning::ProgressChange& restored :
+         scheduler_.hold(action, now + setup_->retry_delay)) {
+      reached.erase(restored.invoice_id);
+      held_invoices.insert(restored.invoice_id);
+    }
+    std::vector<std::string> invoice_ids;
+    for (const auto& line : action.invoices) invoice_ids.push_back(line.invoice_id);
+    const bool no_address = outcome.failure->kind == RenderFailure::Kind::no_address;
+    const bool reported =
+        no_address
+            ? raise(notice_id(no_address_kind, action.customer_id), no_address_kind, "warning",
+                    action.customer_id, std::move(invoice_ids), outcome.failure->reason)
+            : raise(
+                  failed_id, failed_kind, "critical", action.customer_id, std::move(invoice_ids),
+                  outcome.failure->reason + "; the step is held and tried again until it goes out");
+    if (reported) output.outgoing.push_back({std::move(action), std::move(outcome)});
+  }
+  for (auto& [invoice_id, progress] : reached) {
+    progress_[invoice_id] = progress;
+    changed_progress_.insert(invoice_id);
+  }
+  // One contact per customer and run, whatever the number of actions (as the scheduler), and
+  // none when nothing went out.
+  const auto horizon = now - contact_memory(setup_->policies);
+  for (const std::string& customer_id : contacted) {
+    std::vector<core::Timestamp>& contacts = contacts_[customer_id];
+    std::erase_if(contacts, [&](core::Timestamp t) { return t < horizon; });
+    if (contacts.empty() || contacts.back() != now) contacts.push_back(now);
+    changed_contacts_.insert(customer_id);
+  }
+  for (core::dunning::SkippedStep& skipped : result.skipped) {
+    // Not skipped yet: the run that would skip them is held, and is run again.
+    if (!held_invoices.contains(skipped.invoice_id)) output.skipped.push_back(std::move(skipped));
   }
   return output;
+}
+
+bool DunningGlue::raise(const std::string& id, std::string_view kind, std::string_view severity,
+                        const std::string& customer_id, std::vector<std::string> invoice_ids,
+                        std::string message) {
+  auto [open, added] = open_alerts_.try_emplace(id, message);
+  if (!added && open->second == message) return false;
+  open->second = message;
+  notice({id, std::string(kind), std::string(severity), customer_id, std::move(invoice_ids),
+          std::move(message), false});
+  return true;
+}
+
+void DunningGlue::resolve(const std::string& id, std::string_view kind,
+                          const std::string& customer_id) {
+  if (open_alerts_.erase(id) == 0) return;
+  notice({id, std::string(kind), "", customer_id, {}, "", true});
 }
 
 void DunningGlue::notice(DunningNotice notice) { notices_.push_back(std::move(notice)); }

@@ -8,7 +8,14 @@
 // tick() runs the scheduler at `now` and renders each action. What must be persisted for a
 // restart to continue where it stood (progress per receivable, recent contacts per customer)
 // and the alerts for operators are collected until take_*() is called.
+//
+// An action that cannot be rendered (no address, a template, a rate or the company's address
+// missing) is not a step done: the scheduler holds it (Scheduler::hold), its invoices keep the
+// level they had, and it is tried again after DunningSetup::retry_delay, as soon as the
+// receivable or the customer changes (an address given), or at the next start (a corrected
+// config). Its alert stays open meanwhile and is resolved when the step goes out.
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +47,10 @@ struct DunningSetup {
   std::vector<core::dunning::BusinessCalendar> calendars;  // beyond the built-in ones
   core::dunning::SchedulerOptions scheduler;
   RenderSettings render;
+  // An action that could not be rendered is tried again after this long (in the send window)
+  // unless new data brings it back sooner. Long next to the writer's tick: what is missing is
+  // mostly data (an address, which reschedules at once when it comes) or config (a restart).
+  std::chrono::microseconds retry_delay{std::chrono::hours(1)};
 };
 
 // An alert for operators about dunning (the engine's are about reconciliation).
@@ -60,8 +71,11 @@ struct Outgoing {
 };
 
 struct TickOutput {
+  // Rendered actions, and those that failed for a reason not reported yet (a retry failing as
+  // before is held without a word: its alert is open already).
   std::vector<Outgoing> outgoing;
-  std::vector<core::dunning::SkippedStep> skipped;
+  std::vector<core::dunning::SkippedStep> skipped;  // not those of held invoices
+  std::size_t held = 0;                             // actions held, reported or not
 };
 
 class DunningGlue {
@@ -74,10 +88,12 @@ class DunningGlue {
                                                      Ownership owns = {});
 
   // A fresh scheduler from the engine's whole state and what was stored: progress per invoice,
-  // recent contacts per customer. Receivables of customers not owned are left out.
+  // recent contacts per customer, the ids of the dunning alerts open (to resolve them when
+  // their cause goes). Receivables of customers not owned are left out.
   Result<void> rebuild(const core::engine::Engine& engine, core::Timestamp now,
                        std::unordered_map<std::string, core::dunning::DunningProgress> progress,
-                       std::unordered_map<std::string, std::vector<core::Timestamp>> contacts);
+                       std::unordered_map<std::string, std::vector<core::Timestamp>> contacts,
+                       std::set<std::string> open_alerts = {});
 
   // The engine changed these (customers first: their profile decides the receivables' policy).
   // `now` dates the end of a pause.
@@ -115,15 +131,20 @@ class DunningGlue {
   void sync_receivable(const core::engine::Engine& engine,
                        const core::engine::Receivable& receivable, core::Timestamp now);
   void notice(DunningNotice notice);
+  // False when that alert is open with that message already (nothing new to report).
+  bool raise(const std::string& id, std::string_view kind, std::string_view severity,
+             const std::string& customer_id, std::vector<std::string> invoice_ids,
+             std::string message);
+  void resolve(const std::string& id, std::string_view kind, const std::string& customer_id);
 
   std::shared_ptr<const DunningSetup> setup_;
   Ownership owns_;
   core::dunning::Scheduler scheduler_;
   std::unordered_map<std::string, core::dunning::DunningProgress> progress_;
   std::unordered_map<std::string, std::vector<core::Timestamp>> contacts_;
-  // Customers with an open alert of that kind: resolved when the cause goes away.
-  std::set<std::string> without_address_;
-  std::set<std::string> bad_profile_;
+  // Open dunning alerts by id, with the message they were raised with (empty: opened before
+  // a restart): resolved when the cause goes away, not raised again with the same message.
+  std::unordered_map<std::string, std::string> open_alerts_;
   std::set<std::string> changed_progress_;
   std::set<std::string> changed_contacts_;
   std::vector<DunningNotice> notices_;

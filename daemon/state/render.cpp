@@ -133,7 +133,7 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
     if (email.to.empty()) {
       return failed(RenderFailure::Kind::no_address,
                     "customer " + action.customer_id + " has no e-mail address: " + what(action) +
-                        " (" + action.idempotency_key + ") was not sent");
+                        " (" + action.idempotency_key + ") waits for one");
     }
   } else {
     // No CRM: the follow-up goes to the company's own address.

@@ -230,7 +230,11 @@ Result<AnnualRate> LatePaymentRates::ecb_rate_on(Date date) const {
 
 Result<AnnualRate> LatePaymentRates::statutory_rate(HalfYear half_year) const {
   auto ecb = ecb_rate_on(half_year.first_day());
-  if (!ecb) return ecb.error();
+  if (!ecb) {
+    // Name the half-year: that is what the operator has to fill in (L441-10: its first day).
+    return Error{ecb.error().field,
+                 "the late-payment rate of " + half_year.to_string() + ": " + ecb.error().message};
+  }
   return AnnualRate{ecb->millionths + statutory_margin_millionths};
 }
 

@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "config/config.hpp"
 #include "outbox/dispatcher.hpp"
@@ -396,9 +399,34 @@ TEST(DunningApplier, formal_notice_claims_late_interest_and_the_40_euro_indemnit
   EXPECT_TRUE(contains(email.subject, "Mise en demeure")) << email.subject;
 }
 
-TEST(DunningApplier, a_rate_missing_for_the_date_records_the_action_failed_and_goes_on) {
-  Harness harness;
-  // A formal notice in the second half of 2026: the shipped ECB table stops before 1 July.
+// The shipped rate tables with the ECB one declared complete up to `known_until` only.
+void write_rates(const store::testing::TempDir& dir, const std::string& known_until) {
+  std::ifstream ecb_in(config_dir + "/rates/ecb_main_refinancing.yaml");
+  std::ostringstream ecb;
+  for (std::string line; std::getline(ecb_in, line);) {
+    ecb << (line.starts_with("known_until:") ? "known_until: " + known_until : line) << "\n";
+  }
+  std::ofstream(dir.file("ecb_main_refinancing.yaml")) << ecb.str();
+  std::filesystem::copy_file(config_dir + "/rates/taux_legal_professionnels.yaml",
+                             dir.file("taux_legal_professionnels.yaml"),
+                             std::filesystem::copy_options::overwrite_existing);
+}
+
+std::vector<store::AlertRow> of_kind(const std::vector<store::AlertRow>& alerts,
+                                     std::string_view kind) {
+  std::vector<store::AlertRow> found;
+  for (const store::AlertRow& alert : alerts) {
+    if (alert.kind == kind) found.push_back(alert);
+  }
+  return found;
+}
+
+TEST(DunningApplier, a_rate_missing_for_the_period_holds_the_formal_notice_until_it_is_added) {
+  store::testing::TempDir rates;
+  write_rates(rates, "2026-06-30");  // nothing known for the second half of 2026
+  config::Config config = shipped_config();
+  config.dunning.rates_directory = rates.path().string();
+  Harness harness(config);
   harness.write(
       {customer("C-1", {"compta@client.fr"}, at("2026-06-01T09:00:00Z")),
        invoice("I-1", "C-1", 100'000, "2026-06-01", "2026-07-01", at("2026-06-01T09:00:00Z")),
@@ -406,30 +434,56 @@ TEST(DunningApplier, a_rate_missing_for_the_date_records_the_action_failed_and_g
        invoice("I-2", "C-2", 50'000, "2026-07-01", "2026-08-05", at("2026-06-01T09:00:00Z"))},
       at("2026-06-01T09:00:00Z"));
   harness.advance(at("2026-07-31T07:00:00Z"));  // I-1: formal notice; I-2: courtesy
-  const auto rows = harness.outbox();
-  std::vector<std::string> keys;
-  for (const OutboxRow& row : rows) keys.push_back(row.idempotency_key);
-  ASSERT_EQ(keys.size(), 1u) << ::testing::PrintToString(keys);
-  EXPECT_TRUE(keys[0].starts_with("dunning/C-2/courtesy/2026-07-31/")) << keys[0];
-  const auto open_alerts = harness.alerts(store::AlertStatus::open);
-  const auto failed =
-      std::find_if(open_alerts.begin(), open_alerts.end(),
-                   [](const store::AlertRow& a) { return a.kind == "dunning.action_failed"; });
-  ASSERT_NE(failed, open_alerts.end());
-  EXPECT_EQ(failed->customer_id, "C-1");
-  EXPECT_TRUE(contains(failed->json, "formal_notice")) << failed->json;
-  EXPECT_TRUE(contains(failed->json, "I-1")) << failed->json;
-  // The step counts as passed: the next tick does not try it again.
+  auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].idempotency_key.starts_with("dunning/C-2/courtesy/2026-07-31/"))
+      << rows[0].idempotency_key;
+  auto failed = of_kind(harness.alerts(store::AlertStatus::open), "dunning.action_failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].customer_id, "C-1");
+  EXPECT_TRUE(contains(failed[0].json, "formal_notice")) << failed[0].json;
+  EXPECT_TRUE(contains(failed[0].json, "I-1")) << failed[0].json;
+  // The alert names the half-year whose rate is missing.
+  EXPECT_TRUE(contains(failed[0].json, "2026-H2")) << failed[0].json;
+  // Not passed: I-1 keeps its level (nothing sent since the due date), tried again in an hour.
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 0);
+  EXPECT_EQ(harness.dunning().glue().scheduler().scheduled_at("I-1"), at("2026-07-31T08:00:00Z"));
+  harness.advance(at("2026-07-31T08:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
+  EXPECT_EQ(of_kind(harness.alerts(store::AlertStatus::open), "dunning.action_failed").size(), 1u);
+
+  // The operator checks the ECB page, moves known_until and restarts: the notice goes out, once.
+  write_rates(rates, "2026-07-31");
+  harness.restart();
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 0);
+  harness.advance(at("2026-07-31T08:30:00Z"));
+  rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(rows[1].idempotency_key.starts_with("dunning/C-1/formal_notice/"))
+      << rows[1].idempotency_key;
+  EXPECT_TRUE(contains(email_of(rows[1]).text, "pénalités de retard")) << email_of(rows[1]).text;
   EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 4);
+  EXPECT_TRUE(of_kind(harness.alerts(store::AlertStatus::open), "dunning.action_failed").empty());
+  EXPECT_EQ(of_kind(harness.alerts(store::AlertStatus::resolved), "dunning.action_failed").size(),
+            1u);
+  harness.advance(at("2026-07-31T09:30:00Z"));
+  harness.advance(at("2026-08-03T07:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 2u);
 }
 
-TEST(DunningApplier, customer_without_address_raises_an_alert_resolved_when_one_is_given) {
-  Harness harness;
+// C-1 without an address, I-1 of 100.00 EUR due Tuesday 31 March 2026: the courtesy reminder of
+// Thursday 26 March cannot be addressed.
+void invoice_of_a_customer_without_address(Harness& harness) {
   harness.write(
       {customer("C-1", {}, at("2026-03-02T09:00:00Z")),
        invoice("I-1", "C-1", 10'000, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z"))},
       at("2026-03-02T09:00:00Z"));
   harness.advance(at("2026-03-26T08:00:00Z"));
+}
+
+TEST(DunningApplier, missing_address_holds_the_step_with_an_alert_until_one_is_given) {
+  Harness harness;
+  invoice_of_a_customer_without_address(harness);
   EXPECT_TRUE(harness.outbox().empty());
   auto open_alerts = harness.alerts(store::AlertStatus::open);
   ASSERT_EQ(open_alerts.size(), 1u);
@@ -437,15 +491,64 @@ TEST(DunningApplier, customer_without_address_raises_an_alert_resolved_when_one_
   EXPECT_EQ(open_alerts[0].customer_id, "C-1");
   EXPECT_TRUE(contains(open_alerts[0].json, "customer C-1 has no e-mail address"))
       << open_alerts[0].json;
+  // The step is not passed: the receivable stays at level 0, in memory and in the store.
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 0);
+  auto stored = harness.store().find_state_view(store::StateKind::dunning, "I-1");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(!stored->has_value() || json::parse(**stored).at("level").as_int64() == 0);
+  // Tried again an hour later (no spinning), still without an address: nothing, one alert.
+  EXPECT_FALSE(harness.dunning().advance_due(at("2026-03-26T08:59:00Z")));
+  harness.advance(at("2026-03-26T09:00:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  EXPECT_EQ(harness.alerts(store::AlertStatus::open).size(), 1u);
 
+  // The ERP sends the address: the held courtesy reminder goes out in that same transaction.
   harness.write({customer("C-1", {"compta@client.fr"}, at("2026-03-27T09:00:00Z"), "cust-C-1-v2")},
                 at("2026-03-27T09:00:00Z"));
-  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
-  // The next step goes to the address now known.
-  harness.advance(at("2026-04-03T07:00:00Z"));
-  const auto rows = harness.outbox();
+  auto rows = harness.outbox();
   ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].idempotency_key.starts_with("dunning/C-1/courtesy/2026-03-26/"))
+      << rows[0].idempotency_key;
   EXPECT_EQ(email_of(rows[0]).to, std::vector<std::string>{"compta@client.fr"});
+  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
+  EXPECT_EQ(
+      of_kind(harness.alerts(store::AlertStatus::resolved), "dunning.no_email_address").size(), 1u);
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 1);
+  // Never twice: later ticks move on to the next step only.
+  harness.advance(at("2026-03-27T10:00:00Z"));
+  harness.advance(at("2026-03-30T08:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
+  harness.advance(at("2026-04-03T07:00:00Z"));
+  rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(contains(rows[1].idempotency_key, "/first_reminder/")) << rows[1].idempotency_key;
+}
+
+TEST(DunningApplier, a_step_held_for_want_of_an_address_stays_pending_across_a_restart) {
+  Harness harness;
+  invoice_of_a_customer_without_address(harness);
+  ASSERT_TRUE(harness.outbox().empty());
+
+  harness.restart();
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 0);
+  // Due again at once after the start (a corrected config would let it go now); still no address.
+  EXPECT_TRUE(harness.dunning().advance_due(at("2026-03-26T08:30:00Z")));
+  harness.advance(at("2026-03-26T08:30:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  EXPECT_EQ(harness.alerts(store::AlertStatus::open).size(), 1u);
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 0);
+
+  harness.restart();
+  harness.write({customer("C-1", {"compta@client.fr"}, at("2026-03-27T09:00:00Z"), "cust-C-1-v2")},
+                at("2026-03-27T09:00:00Z"));
+  ASSERT_EQ(harness.outbox().size(), 1u);
+  // The alert opened before the restarts is resolved by the step going out.
+  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
+
+  harness.restart();
+  EXPECT_EQ(harness.dunning().glue().progress("I-1").level, 1);
+  harness.advance(at("2026-03-27T10:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
 }
 
 TEST(DunningApplier, escalation_without_a_crm_is_mailed_to_the_company) {

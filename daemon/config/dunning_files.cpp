@@ -11,6 +11,7 @@
 #include "core/dunning/late_payment.hpp"
 #include "core/dunning/policy.hpp"
 #include "core/dunning/problem.hpp"
+#include "core/dunning/scheduler.hpp"
 #include "core/dunning/templates.hpp"
 
 namespace relance::config {
@@ -89,6 +90,37 @@ std::optional<std::string> read_file(const std::string& path, std::vector<Proble
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// Payment plans replace any policy's steps with reminders on the instalments, written with one
+// template that no policy names: the daemon refuses to start without it, and a language folder
+// without it would send those customers the reminder in another language.
+void check_instalment_template(const dunning::TemplateSet& templates, const std::string& directory,
+                               std::vector<Problem>& out) {
+  const std::string_view name = dunning::default_instalment_template;
+  const auto file = [&](std::string_view language) {
+    return (fs::path(directory) / language / (std::string(name) + ".text.mustache")).string();
+  };
+  if (!templates.has(name)) {
+    out.push_back(Problem{file("fr"), 0, "dunning.templates_directory",
+                          "missing in every language: the template '" + std::string(name) +
+                              "' writes the reminders of payment plans (the daemon will not "
+                              "start without it)"});
+    return;
+  }
+  for (const dunning::Language language : templates.languages()) {
+    if (templates.has(name, language)) continue;
+    const std::string code(dunning::language_code(language));
+    auto fallback = templates.choose_language(name, code);
+    out.push_back(Problem{file(code), 0, "dunning.templates_directory",
+                          "missing: the template '" + std::string(name) +
+                              "' writes the reminders of payment plans; customers writing " + code +
+                              " would get them in " +
+                              (fallback ? std::string(dunning::language_code(*fallback))
+                                        : std::string("no language")) +
+                              " (add " + code + "/" + std::string(name) +
+                              ".{subject,text,html}.mustache)"});
+  }
+}
+
 }  // namespace
 
 std::vector<Problem> check_dunning_files(const Config& config) {
@@ -130,10 +162,13 @@ std::vector<Problem> check_dunning_files(const Config& config) {
     if (template_problems == 0) add_error_lines(templates.error(), d.templates_directory, out);
     out.push_back(Problem{d.policies_directory, 0, "dunning.policies_directory",
                           "not checked: the templates they name did not load"});
-  } else if (!files.empty()) {
-    references.templates = &*templates;
-    for (const dunning::Problem& problem : dunning::check_policies(files, references)) {
-      add(problem, d.policies_directory, out);
+  } else {
+    check_instalment_template(*templates, d.templates_directory, out);
+    if (!files.empty()) {
+      references.templates = &*templates;
+      for (const dunning::Problem& problem : dunning::check_policies(files, references)) {
+        add(problem, d.policies_directory, out);
+      }
     }
   }
 

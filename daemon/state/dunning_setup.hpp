@@ -16,7 +16,7 @@ namespace relance::state {
 Result<core::engine::EngineOptions> engine_options(const config::EngineConfig& config);
 
 // The template that payment-plan reminders use: shipped in config/templates/{fr,en}.
-inline constexpr std::string_view instalment_template = "instalment_reminder";
+inline constexpr std::string_view instalment_template = core::dunning::default_instalment_template;
 
 Result<std::shared_ptr<const DunningSetup>> load_dunning_setup(const config::Config& config);
 

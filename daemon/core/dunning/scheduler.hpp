@@ -86,13 +86,16 @@ struct CustomerSnapshot {
   std::vector<Timestamp> recent_contacts;  // contacts already made (restart): contact pressure
 };
 
+// The template of payment-plan reminders (no policy names it: it replaces any policy's steps).
+inline constexpr std::string_view default_instalment_template = "instalment_reminder";
+
 struct SchedulerOptions {
   std::string default_timezone = "Europe/Paris";
   // Statements also list invoices falling due within this many days (0: overdue ones only).
   int statement_soon_due_days = 0;
   // Payment plans: one reminder per unpaid instalment, this many days from its due date.
   int instalment_reminder_offset_days = -3;
-  std::string instalment_template = "instalment_reminder";
+  std::string instalment_template = std::string(default_instalment_template);
   Channel instalment_channel = Channel::email;
 };
 

@@ -385,6 +385,19 @@ bool TemplateSet::has(std::string_view name) const {
   return false;
 }
 
+bool TemplateSet::has(std::string_view name, Language language) const {
+  const auto it = templates_.find(language);
+  return it != templates_.end() && it->second.find(name) != it->second.end();
+}
+
+std::vector<Language> TemplateSet::languages() const {
+  std::vector<Language> languages;
+  for (const auto& [language, by_name] : templates_) {
+    if (!by_name.empty()) languages.push_back(language);
+  }
+  return languages;
+}
+
 bool TemplateSet::has_html(std::string_view name) const {
   bool found = false;
   for (const auto& [language, by_name] : templates_) {

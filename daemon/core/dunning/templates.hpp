@@ -98,6 +98,9 @@ class TemplateSet {
       const std::string& origin = "<memory>");
 
   bool has(std::string_view name) const;
+  bool has(std::string_view name, Language language) const;
+  // The languages with at least one template (a folder per language).
+  std::vector<Language> languages() const;
   // Whether every language's version of the template has an HTML part (needed for e-mail).
   bool has_html(std::string_view name) const;
   std::vector<std::string> names() const;

@@ -115,6 +115,29 @@ TEST_F(DunningFiles, broken_template_is_reported_with_its_file) {
   EXPECT_THAT(found, Contains(HasSubstr("not checked: the templates they name did not load")));
 }
 
+TEST_F(DunningFiles, instalment_reminder_missing_in_a_language_is_reported_with_its_file) {
+  // Payment plans remind instalments with this template whatever the policy: without the
+  // English one, English-speaking customers would get the French text.
+  for (const char* part : {"subject", "text", "html"}) {
+    fs::remove(root_ / "templates" / "en" /
+               (std::string("instalment_reminder.") + part + ".mustache"));
+  }
+  const fs::path missing = root_ / "templates" / "en" / "instalment_reminder.text.mustache";
+  EXPECT_THAT(
+      problems(),
+      ElementsAre(AllOf(StartsWith(missing.string() + ": dunning.templates_directory: "),
+                        HasSubstr("payment plans"), HasSubstr("writing en"), HasSubstr("in fr"))));
+
+  // Missing in every language: the daemon would not start, check-config says so.
+  for (const char* part : {"subject", "text", "html"}) {
+    fs::remove(root_ / "templates" / "fr" /
+               (std::string("instalment_reminder.") + part + ".mustache"));
+  }
+  EXPECT_THAT(problems(), ElementsAre(AllOf(HasSubstr("instalment_reminder"),
+                                            HasSubstr("missing in every language"),
+                                            HasSubstr("will not start"))));
+}
+
 TEST_F(DunningFiles, broken_rate_table_is_reported_with_file_and_line) {
   const fs::path ecb = root_ / "rates" / "ecb_main_refinancing.yaml";
   const std::string text = read(ecb);

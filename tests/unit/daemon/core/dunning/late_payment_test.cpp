@@ -63,6 +63,8 @@ TEST(ShippedRates, give_the_published_statutory_rates) {
   }
   EXPECT_EQ(rates.legal_rate({2024, 1}).value(), percent("5.07"));
   EXPECT_EQ(rates.legal_rate({2024, 2}).value(), percent("4.92"));
+  // Arrêté du 15 décembre 2025 (JORF du 26 décembre 2025), "tous les autres cas".
+  EXPECT_EQ(rates.legal_rate({2026, 1}).value(), percent("2.62"));
 }
 
 TEST(ShippedRates, a_day_past_the_known_table_is_an_error_not_the_last_rate) {
@@ -74,6 +76,12 @@ TEST(ShippedRates, a_day_past_the_known_table_is_an_error_not_the_last_rate) {
   auto earlier = shipped_rates().ecb_rate_on(d(2010, 1, 1));
   ASSERT_FALSE(earlier.ok());
   EXPECT_NE(earlier.error().message.find("starts on 2016-03-16"), std::string::npos);
+  // Through the statutory rate (what a formal notice asks for), the half-year is named.
+  auto statutory = shipped_rates().statutory_rate({2030, 2});
+  ASSERT_FALSE(statutory.ok());
+  EXPECT_EQ(statutory.error().field, "rates.ecb");
+  EXPECT_NE(statutory.error().message.find("2030-H2"), std::string::npos)
+      << statutory.error().message;
   auto legal = shipped_rates().legal_rate({2030, 1});
   ASSERT_FALSE(legal.ok());
   EXPECT_NE(legal.error().message.find("2030-H1"), std::string::npos);
@@ -136,11 +144,20 @@ TEST(LateInterest, contract_rate_is_floored_at_three_times_the_legal_rate) {
 }
 
 TEST(LateInterest, a_contract_rate_needs_the_legal_rate_of_each_half_year) {
+  // The ECB rate is known for both halves, the legal rate for the first only.
+  auto rates = load_late_payment_rates_text(
+      "known_until: 2026-12-31\nrates: [{effective: 2025-06-11, percent: \"2.15\"}]\n", "ecb.yaml",
+      "rates: [{half_year: 2025-H2, percent: \"2.76\"}]\n", "legal.yaml");
+  ASSERT_TRUE(rates.ok()) << rates.error().to_string();
   LateInterestRequest request{eur("1000.00"), d(2025, 12, 20), d(2026, 1, 10), {}, percent("20")};
-  auto interest = late_interest(request, shipped_rates());
+  auto interest = late_interest(request, *rates);
   ASSERT_FALSE(interest.ok());
   EXPECT_EQ(interest.error().field, "rates.legal");
   EXPECT_NE(interest.error().message.find("2026-H1"), std::string::npos);
+  EXPECT_NE(interest.error().message.find("legal.yaml"), std::string::npos);
+  // Without a contract rate the statutory rate alone applies: no legal rate needed.
+  request.contract_rate.reset();
+  EXPECT_TRUE(late_interest(request, *rates).ok());
 }
 
 TEST(LateInterest, partial_payments_stop_bearing_interest_the_day_after_they_are_paid) {

@@ -85,13 +85,13 @@ struct Receivable {
   std::uint64_t version_tiebreak = 0;
   bool version_from_update = false;  // invoice.updated beats invoice.issued at equal version
   std::uint8_t dunning_level = 0;    // set by the dunning part; kept across re-folds
-  // Index bookkeeping (not persisted): another invoice has, or had, the same normalized number.
-  // False means none ever did, so the checks of shared numbers skip the lookup.
-  bool number_shared = false;
   // Derived by the fold of the customer's history.
   bool folded = false;
-  bool cancelled = false;
-  bool written_off = false;
+  bool cancelled : 1 = false;  // bit-fields: the flags fit the 8 bytes before `open`
+  bool written_off : 1 = false;
+  // Index bookkeeping (not persisted): another invoice has, or had, the same normalized number.
+  // False means none ever did, so the checks of shared numbers skip the lookup.
+  bool number_shared : 1 = false;
   std::uint8_t open_disputes = 0;
   Status base_status = Status::open;  // from events alone
   Status status = Status::open;       // base_status as of the evaluation date

@@ -110,6 +110,7 @@ struct Engine::Impl {
   std::uint32_t find_record(std::string_view identity) const;
   std::uint32_t find_record(std::string_view identity, std::uint32_t tag) const;
   void prefetch_keys(const InvoiceKeys& keys) const;
+  void prefetch_customer(std::uint32_t c) const;
   // Adds receivable r under its keys and flags the invoices it shares its number with.
   void index_invoice(std::uint32_t r, const InvoiceKeys& keys);
   void unindex_invoice(std::uint32_t r, const InvoiceKeys& keys);

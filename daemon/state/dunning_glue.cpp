@@ -30,6 +30,7 @@ std::string notice_id(std::string_view kind, std::string_view subject) {
 constexpr std::string_view no_address_kind = "dunning.no_email_address";
 constexpr std::string_view failed_kind = "dunning.action_failed";
 constexpr std::string_view profile_kind = "dunning.customer_profile";
+constexpr std::string_view terms_kind = "dunning.payment_terms_beyond_cap";
 
 // Contacts older than this cannot change when the next one may go out.
 std::chrono::microseconds contact_memory(const core::dunning::PolicySet& policies) {
@@ -112,6 +113,7 @@ void DunningGlue::sync_receivable(const Engine& engine, const core::engine::Rece
     scheduler_.remove(receivable.invoice_id);
     return;
   }
+  check_terms(receivable, customer_id);
   const auto known = progress_.find(receivable.invoice_id);
   const DunningProgress before = known == progress_.end() ? DunningProgress{} : known->second;
   auto updated = scheduler_.update(receivable_snapshot(engine, receivable, before), now);
@@ -127,6 +129,24 @@ void DunningGlue::sync_receivable(const Engine& engine, const core::engine::Rece
     progress_[receivable.invoice_id] = *updated;
     changed_progress_.insert(receivable.invoice_id);
   }
+}
+
+void DunningGlue::check_terms(const core::engine::Receivable& receivable,
+                              const std::string& customer_id) {
+  const std::string id = notice_id(terms_kind, receivable.invoice_id);
+  if (!receivable.issue_date.ok() || !receivable.due_date.ok()) return;  // no invoice yet
+  const core::dunning::PaymentTermsCheck check =
+      core::dunning::check_payment_terms(receivable.issue_date, receivable.due_date);
+  if (check.verdict == core::dunning::TermsVerdict::within_caps || receivable.cancelled) {
+    resolve(id, terms_kind, customer_id);
+    return;
+  }
+  // Open since before a restart (message unknown): the same dates give the same alert, and a
+  // rebuild must not rewrite every one of them.
+  const auto open = open_alerts_.find(id);
+  if (open != open_alerts_.end() && open->second.empty()) return;
+  raise(id, terms_kind, "warning", customer_id, {receivable.invoice_id},
+        "invoice " + receivable.invoice_id + ": " + check.alert);
 }
 
 TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {

@@ -130,6 +130,9 @@ class DunningGlue {
   void sync_customer(const core::engine::Engine& engine, const core::engine::Customer& customer);
   void sync_receivable(const core::engine::Engine& engine,
                        const core::engine::Receivable& receivable, core::Timestamp now);
+  // Payment terms beyond the caps of Code de commerce L441-10 I (60 days, or 45 days end of
+  // month): an alert as the invoice comes, resolved if the ERP corrects the dates.
+  void check_terms(const core::engine::Receivable& receivable, const std::string& customer_id);
   void notice(DunningNotice notice);
   // False when that alert is open with that message already (nothing new to report).
   bool raise(const std::string& id, std::string_view kind, std::string_view severity,

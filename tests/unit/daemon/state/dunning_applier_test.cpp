@@ -551,6 +551,40 @@ TEST(DunningApplier, a_step_held_for_want_of_an_address_stays_pending_across_a_r
   EXPECT_EQ(harness.outbox().size(), 1u);
 }
 
+TEST(DunningApplier, payment_terms_beyond_the_legal_caps_raise_an_alert_at_ingest) {
+  Harness harness;
+  // Issued 2 March, due 15 May: 74 days, beyond 60 days (1 May) and 45 days end of month
+  // (30 April). I-2, 30 days, is within the caps.
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-03-02T09:00:00Z")),
+       invoice("I-1", "C-1", 10'000, "2026-03-02", "2026-05-15", at("2026-03-02T09:00:00Z")),
+       invoice("I-2", "C-1", 10'000, "2026-03-02", "2026-04-01", at("2026-03-02T09:00:00Z"))},
+      at("2026-03-02T09:00:00Z"));
+  auto terms =
+      of_kind(harness.alerts(store::AlertStatus::open), "dunning.payment_terms_beyond_cap");
+  ASSERT_EQ(terms.size(), 1u);
+  EXPECT_EQ(terms[0].customer_id, "C-1");
+  EXPECT_TRUE(contains(terms[0].json, "I-1")) << terms[0].json;
+  EXPECT_TRUE(contains(terms[0].json, "L441-10")) << terms[0].json;
+  // A restart neither raises it twice nor loses it.
+  harness.restart();
+  harness.advance(at("2026-03-03T09:00:00Z"));
+  EXPECT_EQ(of_kind(harness.alerts(std::nullopt), "dunning.payment_terms_beyond_cap").size(), 1u);
+  // The ERP corrects the due date: resolved.
+  core::InvoiceData update;
+  update.invoice_id = "I-1";
+  update.customer_id = "C-1";
+  update.amount = eur(10'000);
+  update.issue_date = date("2026-03-02");
+  update.due_date = date("2026-04-30");
+  update.number = "FA-I-1";
+  const core::Event corrected =
+      encoded(update, core::EventType::invoice_updated, "inv-I-1-v2", at("2026-03-03T10:00:00Z"));
+  harness.write({corrected}, at("2026-03-03T10:00:00Z"));
+  EXPECT_TRUE(of_kind(harness.alerts(store::AlertStatus::open), "dunning.payment_terms_beyond_cap")
+                  .empty());
+}
+
 TEST(DunningApplier, escalation_without_a_crm_is_mailed_to_the_company) {
   Harness harness;
   harness.write(

@@ -131,6 +131,19 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
               {{"receivables_scheduled", impl->dunning->glue().scheduler().scheduled_count()},
                {"policies", impl->dunning->glue().setup().policies.policies().size()}});
   }
+  if (config.kafka.enabled) {
+    // Several daemons: the customers of the partitions the group gives this one.
+    const auto partitioner = config.kafka.client.find("partitioner");
+    auto placed = connectors::kafka::partitioner_of(
+        partitioner == config.kafka.client.end() ? "" : partitioner->second);
+    if (!placed) return placed.error();
+    impl->ownership = std::make_shared<connectors::kafka::Ownership>(*placed);
+    // Time alone changes receivables of every customer in memory: only the owned ones are
+    // written, the others' owner writes them. Set before the writer's thread starts.
+    impl->engine->set_ownership([ownership = impl->ownership](std::string_view customer) {
+      return ownership->owns(customer);
+    });
+  }
   impl->views = std::make_unique<state::ViewsOnRead>(*impl->store, *engine_options, impl->clock);
   impl->writer = std::make_unique<ingest::Writer>(
       *impl->store,
@@ -152,19 +165,6 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   // any sink's deadline.
   auto dispatch_options = dispatcher_options(config.dispatcher);
   if (config.kafka.enabled) {
-    const auto partitioner = config.kafka.client.find("partitioner");
-    auto placed = connectors::kafka::partitioner_of(
-        partitioner == config.kafka.client.end() ? "" : partitioner->second);
-    if (!placed) {
-      impl->writer->stop();
-      return placed.error();
-    }
-    impl->ownership = std::make_shared<connectors::kafka::Ownership>(*placed);
-    // Time alone changes receivables of every customer in memory: only the owned ones are
-    // written, the others' owner writes them (the writer has not started yet).
-    impl->engine->set_ownership([ownership = impl->ownership](std::string_view customer) {
-      return ownership->owns(customer);
-    });
     dispatch_options.owns = [ownership = impl->ownership](std::string_view customer) {
       return ownership->owns(customer);
     };

@@ -258,6 +258,38 @@ TEST_F(Reconciliation, same_number_with_a_different_amount_is_a_conflict) {
   EXPECT_EQ(changes.resolved.size(), 1u);
 }
 
+// The engine skips the number-index lookup for invoices whose number was never shared
+// (Receivable::number_shared): a number that becomes shared through an update must still be seen
+// from the other invoice, when a payment or a cancellation touches only that one.
+TEST_F(Reconciliation, a_number_shared_through_an_update_is_checked_from_both_invoices) {
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31", "F-7"));
+  apply(invoice("B", "C2", 20000, "2026-01-02", "2026-01-31", "F-8"));
+  EXPECT_TRUE(alerts_of(AlertKind::invoice_duplicate_number_conflict).empty());
+  Event update = invoice("B", "C2", 20000, "2026-01-02", "2026-01-31", "f 7");
+  update.type = EventType::invoice_updated;
+  update.id = "updated-B";
+  Changes changes = apply(update);
+  ASSERT_EQ(changes.raised.size(), 1u);
+  EXPECT_EQ(changes.raised[0].kind, AlertKind::invoice_duplicate_number_conflict);
+  EXPECT_EQ(changes.raised[0].invoice_ids, (std::vector<std::string>{"A", "B"}));
+  // C1 evaluated in full (its profile changed): A still reports the pair.
+  CustomerUpserted profile;
+  profile.customer_id = "C1";
+  profile.name = "ACME";
+  changes = apply(make_event(EventType::customer_upserted, profile, "cust-C1"));
+  EXPECT_TRUE(changes.resolved.empty());
+  EXPECT_EQ(alerts_of(AlertKind::invoice_duplicate_number_conflict).size(), 1u);
+  // A payment on A alone: the conflict stays, unchanged.
+  changes = apply(payment("P", 10000, "2026-01-10", "C1", {{"A", money(10000)}}));
+  EXPECT_TRUE(changes.resolved.empty());
+  EXPECT_EQ(alerts_of(AlertKind::invoice_duplicate_number_conflict).size(), 1u);
+  // Cancelling A ends it, though only A was touched.
+  changes = apply(make_event(EventType::invoice_cancelled, InvoiceCancelled{"A", "", std::nullopt},
+                             "cancel-A", at("2026-01-11")));
+  EXPECT_EQ(changes.resolved.size(), 1u);
+  EXPECT_TRUE(alerts_of(AlertKind::invoice_duplicate_number_conflict).empty());
+}
+
 TEST_F(Reconciliation, exposure_above_the_credit_limit_raises_an_alert) {
   CustomerUpserted c;
   c.customer_id = "C1";

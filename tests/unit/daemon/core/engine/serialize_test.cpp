@@ -7,6 +7,27 @@ namespace {
 
 using Serialization = EngineTest;
 
+// load() indexes the invoices again: two that share a number must still find each other when
+// an event touches only one of them.
+TEST_F(Serialization, a_conflict_of_numbers_survives_a_load) {
+  apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31", "F-7"));
+  apply(invoice("B", "C2", 20000, "2026-01-02", "2026-01-31", "F/7"));
+  ASSERT_EQ(alerts_of(AlertKind::invoice_duplicate_number_conflict).size(), 1u);
+  std::vector<std::string> customers = {engine.serialize_customer(customer("C1")),
+                                        engine.serialize_customer(customer("C2"))};
+  std::vector<std::string> receivables = {engine.serialize_receivable(receivable("A")),
+                                          engine.serialize_receivable(receivable("B"))};
+  Engine loaded;
+  ASSERT_TRUE(loaded.load(customers, receivables, now).ok());
+  EXPECT_EQ(loaded.alerts(), engine.alerts());
+  Changes changes =
+      loaded.apply(make_event(EventType::invoice_cancelled, InvoiceCancelled{"B", "", std::nullopt},
+                              "cancel-B", at("2026-01-03")),
+                   now);
+  ASSERT_EQ(changes.resolved.size(), 1u);
+  EXPECT_EQ(changes.resolved[0], engine.alerts().at(0).id);
+}
+
 TEST_F(Serialization, load_gives_back_the_same_blobs_and_resumes) {
   apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31", "F-1"));
   apply(invoice("B", "C1", 5000, "2026-01-02", "2026-01-31", "F-2"));

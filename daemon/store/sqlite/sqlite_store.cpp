@@ -986,6 +986,12 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   if (options.busy_timeout_ms < 0) {
     return Error{"busy_timeout_ms", std::to_string(options.busy_timeout_ms) + " is negative"};
   }
+  // Before the first connection of the process: SQLite's memory statistics take a global mutex
+  // around every allocation (the writer allocates a lot per row), and nothing reads them.
+  // Once SQLite is initialized (by an earlier store, or another library) the call is refused
+  // with SQLITE_MISUSE and changes nothing, which is harmless.
+  static std::once_flag sqlite_configured;
+  std::call_once(sqlite_configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   auto writer = Connection::open(options.path, Connection::Access::read_write_create,
                                  options.busy_timeout_ms);
   if (!writer) return writer.error();

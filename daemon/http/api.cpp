@@ -1,5 +1,6 @@
 #include "http/api.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
@@ -679,32 +680,42 @@ void Api::post_events(Request request, Reply reply) {
   }
 
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  // Runs on the writer thread between two commits: it only decides the status and hands the
+  // outcomes over; the body and the per-type counters are done on the connection's thread
+  // (Response::complete_body), off the single writer.
   const ingest::Admission admission = destination_->submit(
       std::move(events),
       [this, answer_head = std::move(answer_head), status_at = std::move(status_at),
-       types = std::move(types), shared_reply](ingest::WriteOutcome outcome) {
+       types = std::move(types), shared_reply](ingest::WriteOutcome outcome) mutable {
         if (!outcome) {
           (*shared_reply)(problem(
               500, "commit-failed", "Internal Server Error",
               "the events could not be stored, send them again: " + outcome.error().to_string()));
           return;
         }
-        const auto& outcomes = *outcome;
+        std::vector<store::AppendOutcome> outcomes = std::move(*outcome);
         RELANCE_ASSERT(outcomes.size() == types.size());
-        bool any_appended = false;
-        std::string body;
-        body.reserve(answer_head.size() + outcomes.size() * 12 + 2);
-        std::size_t copied = 0;
-        for (std::size_t i = 0; i < outcomes.size(); ++i) {
-          const bool appended = outcomes[i] == store::AppendOutcome::appended;
-          any_appended = any_appended || appended;
-          events_[static_cast<std::size_t>(types[i])][appended ? 0 : 1]->inc();
-          body.append(answer_head, copied, status_at[i] - copied);
-          copied = status_at[i];
-          body += appended ? R"(accepted"})" : R"(duplicate"})";
-        }
-        body += "]}";
-        (*shared_reply)(json_response(any_appended ? 202 : 200, std::move(body)));
+        const bool any_appended = std::find(outcomes.begin(), outcomes.end(),
+                                            store::AppendOutcome::appended) != outcomes.end();
+        Response response = json_response(any_appended ? 202 : 200, std::string());
+        // done() runs once: its captures move into the answer.
+        response.complete_body = [this, answer_head = std::move(answer_head),
+                                  status_at = std::move(status_at), types = std::move(types),
+                                  outcomes = std::move(outcomes)](Response& answer) {
+          std::string body;
+          body.reserve(answer_head.size() + outcomes.size() * 12 + 2);
+          std::size_t copied = 0;
+          for (std::size_t i = 0; i < outcomes.size(); ++i) {
+            const bool appended = outcomes[i] == store::AppendOutcome::appended;
+            events_[static_cast<std::size_t>(types[i])][appended ? 0 : 1]->inc();
+            body.append(answer_head, copied, status_at[i] - copied);
+            copied = status_at[i];
+            body += appended ? R"(accepted"})" : R"(duplicate"})";
+          }
+          body += "]}";
+          answer.body = std::move(body);
+        };
+        (*shared_reply)(std::move(response));
       });
   if (admission == ingest::Admission::queued) return;
   Response busy = admission == ingest::Admission::queue_full

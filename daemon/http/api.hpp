@@ -43,6 +43,9 @@ struct Response {
   std::string body;
   std::string allow;        // 405
   std::string retry_after;  // 503
+  // When set, the transport calls it on the connection's own thread before writing, and it fills
+  // `body`: an answer decided on the writer thread is built off it, so the writer only commits.
+  std::function<void(Response&)> complete_body;
 };
 
 // Route labels of the metrics; `unmatched` for every path the API does not serve.

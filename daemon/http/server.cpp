@@ -244,6 +244,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void answer_and_close(Response response) { write(std::move(response), Close::always); }
 
   void write(Response response, Close close_mode) {
+    // Even for a peer gone: it also counts the events the answer reports.
+    if (response.complete_body) response.complete_body(response);
     if (state_ == State::closed) return finish_answer();
     state_ = State::writing;
     const bool keep = close_mode == Close::if_asked && keep_alive_ && !server_.draining_.load();

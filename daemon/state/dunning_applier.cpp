@@ -101,7 +101,8 @@ Result<void> DunningApplier::apply(store::Transaction& transaction, const core::
 }
 
 bool DunningApplier::advance_due(core::Timestamp now) const {
-  return engine_.advance_due(now) || needs_rebuild_ || rescan_.load() || glue_->due(now);
+  return engine_.advance_due(now) || needs_rebuild_ || rescan_.load() || glue_->due(now) ||
+         glue_->has_notices();
 }
 
 Result<void> DunningApplier::advance(store::Transaction& transaction, core::Timestamp now) {

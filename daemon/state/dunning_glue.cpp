@@ -62,13 +62,34 @@ Result<void> DunningGlue::rebuild(
   contacts_ = std::move(contacts);
   open_alerts_.clear();
   for (const std::string& id : open_alerts) open_alerts_.emplace(id, std::string());
+  held_alerts_.clear();
   for (std::size_t c = 0; c < engine.customer_count(); ++c) {
     const core::engine::Customer& customer = engine.customer(static_cast<std::uint32_t>(c));
-    if (!customer.id.empty() && owned(customer.id)) sync_customer(engine, customer);
+    if (customer.id.empty() || !owned(customer.id)) continue;
+    sync_customer(engine, customer);
+    if (open_alerts_.empty()) continue;
+    // Only ids were stored: those of this customer's held-step alerts are found by computing
+    // them (the hold itself is gone; the step is due again and waits as it did).
+    const std::string no_address_id = notice_id(no_address_kind, customer.id);
+    if (open_alerts_.contains(no_address_id)) {
+      watch_held(customer.id, no_address_id, no_address_kind, core::dunning::Channel::email);
+    }
+    for (const core::dunning::Channel channel :
+         {core::dunning::Channel::email, core::dunning::Channel::crm_task,
+          core::dunning::Channel::crm_note, core::dunning::Channel::escalate}) {
+      const std::string failed_id = notice_id(
+          failed_kind, customer.id + "/" + std::string(core::dunning::channel_name(channel)));
+      if (open_alerts_.contains(failed_id))
+        watch_held(customer.id, failed_id, failed_kind, channel);
+    }
   }
   for (std::size_t r = 0; r < engine.receivable_count(); ++r) {
     sync_receivable(engine, engine.receivable(static_cast<std::uint32_t>(r)), now);
   }
+  // Held before the restart, and since paid (or the like): nothing waits any more.
+  std::vector<std::string> watched;
+  for (const auto& [customer_id, alerts] : held_alerts_) watched.push_back(customer_id);
+  for (const std::string& customer_id : watched) settle_held(customer_id, now);
   return {};
 }
 
@@ -83,6 +104,14 @@ void DunningGlue::sync(const Engine& engine, const std::set<std::string>& receiv
   for (const std::string& id : receivables) {
     if (const core::engine::Receivable* receivable = engine.find_receivable(id)) {
       sync_receivable(engine, *receivable, now);
+    }
+  }
+  if (held_alerts_.empty()) return;
+  // A held step's invoices paid, cancelled, disputed...: its alert goes if nothing else waits.
+  for (const std::string& id : customers) settle_held(id, now);
+  for (const std::string& id : receivables) {
+    if (const core::engine::Receivable* receivable = engine.find_receivable(id)) {
+      settle_held(engine.customer_id(*receivable), now);
     }
   }
 }
@@ -159,7 +188,11 @@ TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
   TickOutput output;
   std::set<std::string> held_invoices;
   std::set<std::string> contacted;
+  // Customers whose steps moved: their held-step alerts are checked at the end.
+  std::set<std::string> ran;
+  for (const core::dunning::SkippedStep& skipped : result.skipped) ran.insert(skipped.customer_id);
   for (core::dunning::Action& action : result.actions) {
+    ran.insert(action.customer_id);
     RenderOutcome outcome =
         render_action(action, engine, setup_->templates, setup_->rates, setup_->render);
     // One "action failed" alert per customer and channel: a later step failing the same way
@@ -186,10 +219,16 @@ TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
     std::vector<std::string> invoice_ids;
     for (const auto& line : action.invoices) invoice_ids.push_back(line.invoice_id);
     const bool no_address = outcome.failure->kind == RenderFailure::Kind::no_address;
+    const std::string no_address_id = notice_id(no_address_kind, action.customer_id);
+    if (no_address) {
+      watch_held(action.customer_id, no_address_id, no_address_kind, action.channel);
+    } else {
+      watch_held(action.customer_id, failed_id, failed_kind, action.channel);
+    }
     const bool reported =
         no_address
-            ? raise(notice_id(no_address_kind, action.customer_id), no_address_kind, "warning",
-                    action.customer_id, std::move(invoice_ids), outcome.failure->reason)
+            ? raise(no_address_id, no_address_kind, "warning", action.customer_id,
+                    std::move(invoice_ids), outcome.failure->reason)
             : raise(
                   failed_id, failed_kind, "critical", action.customer_id, std::move(invoice_ids),
                   outcome.failure->reason + "; the step is held and tried again until it goes out");
@@ -212,6 +251,7 @@ TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
     // Not skipped yet: the run that would skip them is held, and is run again.
     if (!held_invoices.contains(skipped.invoice_id)) output.skipped.push_back(std::move(skipped));
   }
+  for (const std::string& customer_id : ran) settle_held(customer_id, now);
   return output;
 }
 
@@ -230,6 +270,30 @@ void DunningGlue::resolve(const std::string& id, std::string_view kind,
                           const std::string& customer_id) {
   if (open_alerts_.erase(id) == 0) return;
   notice({id, std::string(kind), "", customer_id, {}, "", true});
+}
+
+void DunningGlue::watch_held(const std::string& customer_id, const std::string& id,
+                             std::string_view kind, core::dunning::Channel channel) {
+  held_alerts_[customer_id].insert_or_assign(id, HeldAlert{kind, channel});
+}
+
+void DunningGlue::settle_held(const std::string& customer_id, core::Timestamp now) {
+  const auto found = held_alerts_.find(customer_id);
+  if (found == held_alerts_.end()) return;
+  std::map<std::string, HeldAlert>& alerts = found->second;
+  for (auto it = alerts.begin(); it != alerts.end();) {
+    const auto& [id, held] = *it;
+    // Resolved already (the step went out, an address came): nothing to watch.
+    if (!open_alerts_.contains(id)) {
+      it = alerts.erase(it);
+    } else if (!scheduler_.step_waiting(customer_id, held.channel, now)) {
+      resolve(id, held.kind, customer_id);
+      it = alerts.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (alerts.empty()) held_alerts_.erase(found);
 }
 
 void DunningGlue::notice(DunningNotice notice) { notices_.push_back(std::move(notice)); }

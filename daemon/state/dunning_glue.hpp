@@ -116,6 +116,8 @@ class DunningGlue {
   std::set<std::string> take_changed_progress();
   std::set<std::string> take_changed_contacts();
   std::vector<DunningNotice> take_notices();
+  // Alerts to write though nothing else happened (a rebuild resolved some).
+  bool has_notices() const { return !notices_.empty(); }
 
   core::dunning::DunningProgress progress(const std::string& invoice_id) const;
   std::vector<core::Timestamp> contacts(const std::string& customer_id) const;
@@ -139,6 +141,12 @@ class DunningGlue {
              const std::string& customer_id, std::vector<std::string> invoice_ids,
              std::string message);
   void resolve(const std::string& id, std::string_view kind, const std::string& customer_id);
+  // An alert about a held step of the customer on `channel`: kept open while such a step waits
+  // (Scheduler::step_waiting), resolved by settle_held() once none does (the invoices paid,
+  // cancelled, disputed...), not only when a step goes out.
+  void watch_held(const std::string& customer_id, const std::string& id, std::string_view kind,
+                  core::dunning::Channel channel);
+  void settle_held(const std::string& customer_id, core::Timestamp now);
 
   std::shared_ptr<const DunningSetup> setup_;
   Ownership owns_;
@@ -148,6 +156,12 @@ class DunningGlue {
   // Open dunning alerts by id, with the message they were raised with (empty: opened before
   // a restart): resolved when the cause goes away, not raised again with the same message.
   std::unordered_map<std::string, std::string> open_alerts_;
+  struct HeldAlert {
+    std::string_view kind;
+    core::dunning::Channel channel;
+  };
+  // Per customer, its open alerts about held steps, by id (see watch_held).
+  std::unordered_map<std::string, std::map<std::string, HeldAlert>> held_alerts_;
   std::set<std::string> changed_progress_;
   std::set<std::string> changed_contacts_;
   std::vector<DunningNotice> notices_;

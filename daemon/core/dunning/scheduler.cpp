@@ -776,6 +776,35 @@ std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retr
   return restored;
 }
 
+bool Scheduler::step_waiting(std::string_view customer_id, Channel channel, Timestamp now) {
+  const auto found_customer = impl_->customer_index.find(std::string(customer_id));
+  if (found_customer == impl_->customer_index.end()) return false;
+  const CustomerState& customer = impl_->customers[found_customer->second];
+  const Date today = impl_->local_date(customer, now);
+  for (const std::uint32_t slot : customer.receivables) {
+    const Entry& entry = impl_->entries[slot];
+    if (!entry.live || !entry.moment) continue;
+    const Standing standing = entry.snapshot.standing;
+    if (standing == Standing::promised && entry.snapshot.paused_through &&
+        *entry.snapshot.paused_through >= today) {
+      continue;
+    }
+    const DunningProgress& progress = entry.snapshot.progress;
+    if (standing == Standing::payment_plan) {
+      if (impl_->options.instalment_channel != channel) continue;
+      const auto item = impl_->instalment_item(entry, customer, progress.instalments_passed);
+      if (item && item->planned <= today) return true;
+      continue;
+    }
+    const auto item = impl_->policy_item(entry, customer, progress.level, progress.last_step_date);
+    if (item && item->planned <= today &&
+        customer.policy->steps[static_cast<std::size_t>(item->index)].channel == channel) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<Timestamp> Scheduler::next_moment() const {
   if (impl_->queue.empty()) return std::nullopt;
   return impl_->queue.begin()->first;

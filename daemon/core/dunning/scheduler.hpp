@@ -189,6 +189,14 @@ class Scheduler {
   // when the action is not one of the last tick's.
   std::vector<ProgressChange> hold(const Action& action, Timestamp retry_at);
 
+  // Whether a step of the customer on `channel` is still to go out: a receivable still scheduled
+  // (not closed, disputed or paused by a promise) whose next step is on that channel and whose
+  // day has come by `now` in the customer's zone, however long it waits for the send window,
+  // contact pressure or a hold's retry. A held step stays so until it goes out; once its
+  // invoices are paid or settled otherwise it is not, which is when the caller's alert about it
+  // may be resolved. Also true for a step due after a restart (the hold itself is not stored).
+  bool step_waiting(std::string_view customer_id, Channel channel, Timestamp now);
+
   // The earliest instant something is scheduled (a simulation ticks there).
   std::optional<Timestamp> next_moment() const;
   // When the receivable's next action is scheduled; nullopt when nothing is.

@@ -551,6 +551,76 @@ TEST(DunningApplier, a_step_held_for_want_of_an_address_stays_pending_across_a_r
   EXPECT_EQ(harness.outbox().size(), 1u);
 }
 
+TEST(DunningApplier, an_alert_for_a_held_step_is_resolved_when_its_invoice_is_paid) {
+  Harness harness;
+  invoice_of_a_customer_without_address(harness);
+  ASSERT_EQ(of_kind(harness.alerts(store::AlertStatus::open), "dunning.no_email_address").size(),
+            1u);
+  // A second invoice of C-1, due in May: nothing due for it now, so nothing keeps the alert.
+  harness.write(
+      {invoice("I-2", "C-1", 5'000, "2026-03-26", "2026-05-29", at("2026-03-26T08:10:00Z"))},
+      at("2026-03-26T08:10:00Z"));
+  EXPECT_EQ(harness.alerts(store::AlertStatus::open).size(), 1u);
+
+  // Paid in full before anyone found the address: nothing is held any more, the alert goes.
+  harness.write({payment("P-1", "I-1", 10'000, "2026-03-26", at("2026-03-26T08:20:00Z"))},
+                at("2026-03-26T08:20:00Z"));
+  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
+  EXPECT_EQ(
+      of_kind(harness.alerts(store::AlertStatus::resolved), "dunning.no_email_address").size(), 1u);
+  // And nothing goes out for I-1, at the hour's retry or later; the alert stays resolved.
+  harness.advance(at("2026-03-26T09:20:00Z"));
+  harness.advance(at("2026-04-10T08:00:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
+  // I-2's own steps, still without an address, raise it again when they come (late May).
+  harness.advance(at("2026-05-26T08:00:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  auto reopened = of_kind(harness.alerts(store::AlertStatus::open), "dunning.no_email_address");
+  ASSERT_EQ(reopened.size(), 1u);
+  EXPECT_TRUE(contains(reopened[0].json, "I-2")) << reopened[0].json;
+}
+
+TEST(DunningApplier, an_alert_held_across_a_restart_is_resolved_when_its_invoice_is_paid) {
+  Harness harness;
+  invoice_of_a_customer_without_address(harness);
+  harness.restart();
+  // Reloaded by id only: still held (the step is due again), so still open.
+  EXPECT_FALSE(harness.dunning().glue().has_notices());
+  EXPECT_EQ(harness.alerts(store::AlertStatus::open).size(), 1u);
+
+  harness.write({payment("P-1", "I-1", 10'000, "2026-03-26", at("2026-03-26T08:20:00Z"))},
+                at("2026-03-26T08:20:00Z"));
+  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
+  EXPECT_EQ(
+      of_kind(harness.alerts(store::AlertStatus::resolved), "dunning.no_email_address").size(), 1u);
+  harness.restart();
+  harness.advance(at("2026-04-10T08:00:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  EXPECT_TRUE(harness.alerts(store::AlertStatus::open).empty());
+}
+
+TEST(DunningApplier, an_alert_for_a_step_held_by_a_missing_rate_goes_when_the_invoice_is_paid) {
+  store::testing::TempDir rates;
+  write_rates(rates, "2026-06-30");
+  config::Config config = shipped_config();
+  config.dunning.rates_directory = rates.path().string();
+  Harness harness(config);
+  harness.write(
+      {customer("C-1", {"compta@client.fr"}, at("2026-06-01T09:00:00Z")),
+       invoice("I-1", "C-1", 100'000, "2026-06-01", "2026-07-01", at("2026-06-01T09:00:00Z"))},
+      at("2026-06-01T09:00:00Z"));
+  harness.advance(at("2026-07-31T07:00:00Z"));  // the formal notice, its rate unknown
+  ASSERT_EQ(of_kind(harness.alerts(store::AlertStatus::open), "dunning.action_failed").size(), 1u);
+  harness.restart();
+  harness.write({payment("P-1", "I-1", 100'000, "2026-07-31", at("2026-07-31T07:30:00Z"))},
+                at("2026-07-31T07:30:00Z"));
+  EXPECT_TRUE(of_kind(harness.alerts(store::AlertStatus::open), "dunning.action_failed").empty());
+  harness.advance(at("2026-07-31T08:00:00Z"));
+  harness.advance(at("2026-08-20T08:00:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+}
+
 TEST(DunningApplier, payment_terms_beyond_the_legal_caps_raise_an_alert_at_ingest) {
   Harness harness;
   // Issued 2 March, due 15 May: 74 days, beyond 60 days (1 May) and 45 days end of month

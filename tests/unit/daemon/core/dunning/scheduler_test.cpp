@@ -381,6 +381,30 @@ TEST(Scheduler, a_held_step_retries_in_the_send_window_and_at_once_when_its_data
   EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-06T07:00:00Z");
 }
 
+TEST(Scheduler, a_held_step_waits_on_its_channel_until_its_invoice_is_settled) {
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  add(scheduler, invoice("INV-1", "C1", d(2026, 5, 15)), at("2026-04-15T10:00:00Z"));
+  // Not due yet: nothing waits.
+  EXPECT_FALSE(scheduler.step_waiting("C1", Channel::email, at("2026-04-20T10:00:00Z")));
+  const TickResult first = scheduler.tick(at("2026-05-06T07:00:00Z"));
+  ASSERT_EQ(first.actions.size(), 1u);
+  ASSERT_EQ(first.actions[0].channel, Channel::email);
+  // Gone out: nothing waits any more.
+  EXPECT_FALSE(scheduler.step_waiting("C1", Channel::email, at("2026-05-06T07:00:00Z")));
+  ASSERT_EQ(scheduler.hold(first.actions[0], at("2026-05-06T18:00:00Z")).size(), 1u);
+  // Held: it waits, also outside the send window and the day after, on its channel only.
+  EXPECT_TRUE(scheduler.step_waiting("C1", Channel::email, at("2026-05-06T19:00:00Z")));
+  EXPECT_TRUE(scheduler.step_waiting("C1", Channel::email, at("2026-05-07T05:00:00Z")));
+  EXPECT_FALSE(scheduler.step_waiting("C1", Channel::crm_task, at("2026-05-06T19:00:00Z")));
+  EXPECT_FALSE(scheduler.step_waiting("C2", Channel::email, at("2026-05-06T19:00:00Z")));
+  // Paid: no step waits, though none went out.
+  ReceivableSnapshot paid = invoice("INV-1", "C1", d(2026, 5, 15));
+  paid.standing = Standing::closed;
+  add(scheduler, paid, at("2026-05-06T19:00:00Z"));
+  EXPECT_FALSE(scheduler.step_waiting("C1", Channel::email, at("2026-05-06T19:00:00Z")));
+}
+
 TEST(Scheduler, a_run_whose_every_action_is_held_is_no_contact) {
   Scheduler scheduler = make();
   ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());

@@ -136,6 +136,8 @@ struct DunningConfig {
   std::string default_timezone = "Europe/Paris";         // customers without a time zone
   int statement_soon_due_days = 0;  // statements also list invoices due within this many days
   std::chrono::milliseconds tick_interval{30000};  // how often due steps are looked for
+  // A step that could not be rendered (held) is tried again after this long, in the send window.
+  std::chrono::milliseconds retry_interval{std::chrono::hours(1)};
   // Printed in messages (payment details).
   std::string company_name = "Relance";
   std::string company_iban;

@@ -270,6 +270,11 @@ const Section<Config>& config_section() {
       duration<Config>(
           "dunning.tick_interval", [](Config & c) -> auto& { return c.dunning.tick_interval; },
           100ms, 1h, "how often due steps are looked for"),
+      duration<Config>(
+          "dunning.retry_interval", [](Config & c) -> auto& { return c.dunning.retry_interval; },
+          1min, 7 * 24h,
+          "a step that could not be rendered (no address, a rate missing) is tried again after "
+          "this long, sooner when the customer or invoice changes"),
       string<Config>(
           "dunning.company_name", [](Config & c) -> auto& { return c.dunning.company_name; },
           Empty::rejected, "the creditor's name printed in messages"),

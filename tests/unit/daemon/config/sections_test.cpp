@@ -251,6 +251,7 @@ TEST(config_sections, dunning_keys_are_read_and_the_time_zone_checked) {
       "  default_timezone: America/Montreal\n"
       "  statement_soon_due_days: 7\n"
       "  tick_interval: 1s\n"
+      "  retry_interval: 15m\n"
       "  company_name: ACME SAS\n"
       "  company_iban: FR7630006000011234567890189\n"
       "  company_bic: AGRIFRPP\n"
@@ -264,6 +265,14 @@ TEST(config_sections, dunning_keys_are_read_and_the_time_zone_checked) {
   EXPECT_EQ(d.default_timezone, "America/Montreal");
   EXPECT_EQ(d.statement_soon_due_days, 7);
   EXPECT_EQ(d.tick_interval, 1s);
+  EXPECT_EQ(d.retry_interval, 15min);
+  // A held step is retried hourly unless told otherwise, never in a loop nor after weeks.
+  EXPECT_EQ(config_of("dunning:\n  enabled: true\n").dunning.retry_interval, 1h);
+  EXPECT_THAT(problems_of("dunning:\n  retry_interval: 10s\n"),
+              ElementsAre(HasSubstr("r.yaml:2: dunning.retry_interval: 10s is below the minimum")));
+  EXPECT_THAT(
+      problems_of("dunning:\n  retry_interval: 169h\n"),
+      ElementsAre(HasSubstr("r.yaml:2: dunning.retry_interval: 169h is above the maximum")));
   EXPECT_EQ(d.company_name, "ACME SAS");
   EXPECT_EQ(d.company_iban, "FR7630006000011234567890189");
   EXPECT_EQ(d.company_bic, "AGRIFRPP");

@@ -35,7 +35,18 @@ void put_delivery_content(json::object& out, const Delivery& delivery) {
           body["html"] = content.html;
           body["date"] = core::format_timestamp(content.date);
           out["email"] = std::move(body);
+        } else if constexpr (std::is_same_v<T, AlertNotice>) {
+          body["id"] = content.alert_id;
+          body["kind"] = content.kind;
+          body["severity"] = content.severity;
+          body["status"] = content.status;
+          body["customer_id"] = content.customer_id;
+          body["invoice_ids"] = string_array(content.invoice_ids);
+          body["message"] = content.message;
+          body["at"] = core::format_timestamp(content.at);
+          out["alert"] = std::move(body);
         } else {
+          static_assert(std::is_same_v<T, CrmActivity>);
           body["kind"] = content.kind == CrmActivity::Kind::task ? "task" : "note";
           body["customer_id"] = content.customer_id;
           body["customer_name"] = content.customer_name;

@@ -4,6 +4,8 @@
 //   "email": {"from", "reply_to", "to": [..], "cc": [..], "subject", "text", "html", "date"}
 //   "crm": {"kind": "task"|"note", "customer_id", "customer_name", "crm_id", "subject", "body",
 //           "due_date": "YYYY-MM-DD" or null, "invoice_ids": [..]}
+//   "alert": {"id", "kind", "severity", "status": "open"|"resolved", "customer_id",
+//             "invoice_ids": [..], "message", "at": RFC 3339}
 
 #include <boost/json/object.hpp>
 
@@ -11,7 +13,7 @@
 
 namespace relance::connectors {
 
-// Sets out["email"] or out["crm"] from the delivery's content.
+// Sets out["email"], out["crm"] or out["alert"] from the delivery's content.
 void put_delivery_content(boost::json::object& out, const Delivery& delivery);
 
 }  // namespace relance::connectors

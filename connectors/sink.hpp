@@ -37,11 +37,25 @@ struct CrmActivity {
   std::vector<std::string> invoice_ids;
 };
 
+// An alert for operators that opened (or changed) or was resolved: published on
+// kafka.alerts_topic, through the outbox like the actions. Email and CRM sinks reject it.
+struct AlertNotice {
+  std::string alert_id;
+  std::string kind;      // "payment.unmatched", "dunning.action_failed", ...
+  std::string severity;  // "info", "warning", "critical"; empty when not known (a resolve)
+  std::string status;    // "open" (raised, or its content changed) | "resolved"
+  std::string customer_id;
+  std::vector<std::string> invoice_ids;
+  std::string message;
+  core::Timestamp at{};  // when it was raised or resolved
+  bool operator==(const AlertNotice&) const = default;
+};
+
 struct Delivery {
   // Deterministic (receivable or customer, step, due date): the same action always has the same
   // key, so a receiver can refuse a second copy. Also the seed of an email's Message-ID.
   std::string idempotency_key;
-  std::variant<EmailMessage, CrmActivity> content;
+  std::variant<EmailMessage, CrmActivity, AlertNotice> content;
   // Whose action this is: the Kafka sink's message key (one partition, in order, per customer).
   // Last and defaulted, so that Delivery{key, content} still reads as before.
   std::string customer_id = {};

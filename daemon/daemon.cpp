@@ -22,6 +22,7 @@
 #include "outbox/dispatcher.hpp"
 #include "outbox/recheck.hpp"
 #include "sinks.hpp"
+#include "state/alert_topic.hpp"
 #include "state/dunning_applier.hpp"
 #include "state/dunning_setup.hpp"
 #include "state/engine_applier.hpp"
@@ -111,6 +112,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const config::Config& config) {
   auto engine = state::EngineApplier::open(*impl->store, *engine_options);
   if (!engine) return engine.error();
   impl->engine = std::move(engine).value();
+  // kafka.alerts_topic: every alert raised or resolved (engine and dunning) also goes to the
+  // topic, through the outbox (sink kafka.alerts, daemon/sinks.cpp).
+  if (!config.kafka.alerts_topic.empty()) {
+    impl->engine->publish_alerts_to(std::string(state::alerts_sink_name));
+  }
   ingest::Applier* applier = impl->engine.get();
   std::chrono::milliseconds advance_interval{60'000};
   if (config.dunning.enabled) {

@@ -2,6 +2,7 @@
 
 #include "connectors/kafka/sink.hpp"
 #include "connectors/registry.hpp"
+#include "state/alert_topic.hpp"
 
 namespace relance {
 
@@ -126,6 +127,18 @@ Result<std::vector<std::unique_ptr<connectors::Sink>>> make_sinks(const config::
     options.client = config.kafka.client;
     auto sink = connectors::make_sink("kafka", options);
     if (!sink) return sink.error().within("kafka.actions_topic");
+    sinks.push_back(std::move(sink).value());
+  }
+  if (!config.kafka.alerts_topic.empty()) {
+    // A second producer, named for the outbox rows the alerts are enqueued under
+    // (state/alert_topic.hpp): its own circuit, so alerts and actions do not hold each other up.
+    connectors::KafkaSinkOptions options;
+    options.brokers = config.kafka.brokers;
+    options.topic = config.kafka.alerts_topic;
+    options.client = config.kafka.client;
+    options.name = std::string(state::alerts_sink_name);
+    auto sink = connectors::make_sink("kafka", options);
+    if (!sink) return sink.error().within("kafka.alerts_topic");
     sinks.push_back(std::move(sink).value());
   }
   return sinks;

@@ -1,7 +1,7 @@
 #pragma once
 // The delivery side of relance.yaml: the sinks the configuration describes (email.file or
-// email.smtp, crm.rest when crm.enabled, kafka when kafka.actions_topic is set) built through
-// the connectors' registry, and the dispatcher's options.
+// email.smtp, crm.rest when crm.enabled, kafka when kafka.actions_topic is set, kafka.alerts when
+// kafka.alerts_topic is set) built through the connectors' registry, and the dispatcher's options.
 
 #include <memory>
 #include <vector>

@@ -51,10 +51,13 @@ std::string delivery_envelope(const Delivery& delivery, const std::string& event
   json::object data;
   data["customer_id"] = delivery.customer_id;
   put_delivery_content(data, delivery);
-  const auto* crm = std::get_if<CrmActivity>(&delivery.content);
-  const std::string type = crm == nullptr                         ? "relance.action.email"
-                           : crm->kind == CrmActivity::Kind::task ? "relance.action.crm_task"
-                                                                  : "relance.action.crm_note";
+  std::string type = "relance.action.email";
+  if (const auto* crm = std::get_if<CrmActivity>(&delivery.content)) {
+    type = crm->kind == CrmActivity::Kind::task ? "relance.action.crm_task"
+                                                : "relance.action.crm_note";
+  } else if (const auto* alert = std::get_if<AlertNotice>(&delivery.content)) {
+    type = alert->status == "resolved" ? "relance.alert.resolved" : "relance.alert.open";
+  }
   json::object envelope;
   envelope["specversion"] = "1.0";
   envelope["id"] = delivery.idempotency_key;

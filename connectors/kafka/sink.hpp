@@ -39,11 +39,14 @@ Result<std::unique_ptr<Sink>> make_kafka_sink(const KafkaSinkOptions& options);
 
 // The published value:
 //   {"specversion": "1.0", "id": <idempotency key>, "source": <event_source>,
-//    "type": "relance.action.email" | "relance.action.crm_task" | "relance.action.crm_note",
+//    "type": "relance.action.email" | "relance.action.crm_task" | "relance.action.crm_note"
+//            | "relance.alert.open" | "relance.alert.resolved",
 //    "subject": <customer id>, "datacontenttype": "application/json",
 //    "data": {"customer_id", "email": {from, reply_to, to, cc, subject, text, html, date}}
 //         | {"customer_id", "crm": {kind, customer_id, customer_name, crm_id, subject, body,
-//                                   due_date (YYYY-MM-DD or null), invoice_ids}}}
+//                                   due_date (YYYY-MM-DD or null), invoice_ids}}
+//         | {"customer_id", "alert": {id, kind, severity, status, customer_id, invoice_ids,
+//                                     message, at}}}
 std::string delivery_envelope(const Delivery& delivery, const std::string& event_source);
 
 }  // namespace relance::connectors

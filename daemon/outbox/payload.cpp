@@ -102,6 +102,26 @@ Result<CrmActivity> read_crm(const Reader& in) {
   return activity;
 }
 
+Result<connectors::AlertNotice> read_alert(const Reader& in) {
+  connectors::AlertNotice alert;
+  std::string at;
+  for (auto read :
+       {take(in.string("id"), alert.alert_id), take(in.string("kind"), alert.kind),
+        take(in.string("severity", false), alert.severity), take(in.string("status"), alert.status),
+        take(in.string("customer_id", false), alert.customer_id),
+        take(in.strings("invoice_ids"), alert.invoice_ids),
+        take(in.string("message", false), alert.message), take(in.string("at"), at)}) {
+    if (!read) return read.error();
+  }
+  if (alert.status != "open" && alert.status != "resolved") {
+    return Error{in.field("status"), "is \"" + alert.status + "\", not open or resolved"};
+  }
+  auto parsed = core::parse_timestamp(at);
+  if (!parsed) return Error{in.field("at"), parsed.error().message};
+  alert.at = *parsed;
+  return alert;
+}
+
 }  // namespace
 
 std::string delivery_to_json(const Delivery& delivery) {
@@ -132,19 +152,25 @@ Result<Delivery> delivery_from_json(std::string_view text) {
   }
   const json::value* email = object.if_contains("email");
   const json::value* crm = object.if_contains("crm");
-  if ((email != nullptr) == (crm != nullptr)) {
-    return Error{"payload", "needs exactly one of \"email\" and \"crm\""};
+  const json::value* alert = object.if_contains("alert");
+  if ((email != nullptr) + (crm != nullptr) + (alert != nullptr) != 1) {
+    return Error{"payload", "needs exactly one of \"email\", \"crm\" and \"alert\""};
   }
   if (email) {
     if (!email->is_object()) return Error{"payload.email", "is not an object"};
     auto message = read_email(Reader(email->get_object(), "payload.email"));
     if (!message) return message.error();
     delivery.content = std::move(*message);
-  } else {
+  } else if (crm) {
     if (!crm->is_object()) return Error{"payload.crm", "is not an object"};
     auto activity = read_crm(Reader(crm->get_object(), "payload.crm"));
     if (!activity) return activity.error();
     delivery.content = std::move(*activity);
+  } else {
+    if (!alert->is_object()) return Error{"payload.alert", "is not an object"};
+    auto notice = read_alert(Reader(alert->get_object(), "payload.alert"));
+    if (!notice) return notice.error();
+    delivery.content = std::move(*notice);
   }
   return delivery;
 }

@@ -6,6 +6,8 @@
 #include <array>
 #include <string_view>
 
+#include "outbox/payload.hpp"
+
 namespace relance::outbox {
 
 namespace {
@@ -17,6 +19,8 @@ constexpr std::array<std::string_view, 3> dunned_statuses = {"open", "overdue", 
 
 Recheck recheck_from_views(ReceivableView read_view) {
   return [read_view = std::move(read_view)](const store::OutboxRow& row) -> Result<Verdict> {
+    // An alert notice reports a change that happened, paid invoice or not: never dropped.
+    if (row.idempotency_key.starts_with(alert_key_prefix)) return Verdict::go();
     for (const std::string& invoice_id : row.invoice_ids) {
       auto view = read_view(invoice_id);
       if (!view) return view.error();

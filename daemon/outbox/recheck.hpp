@@ -3,7 +3,7 @@
 // action when one of its invoices no longer calls for dunning (paid, disputed, promised, on a
 // payment plan, cancelled, written off) or is not known. A customer statement listing an invoice
 // paid since would be wrong as a whole: it is dropped, and the scheduler decides afresh from the
-// current state.
+// current state. Alert notices (kafka.alerts_topic) are never dropped.
 
 #include <optional>
 #include <string>

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/engine/views.hpp"
+#include "state/alert_topic.hpp"
 
 namespace relance::state {
 
@@ -130,6 +131,13 @@ Result<void> EngineApplier::reload() {
     return Error{loaded.error().field,
                  "the stored engine state cannot be loaded: " + loaded.error().message};
   }
+  open_alerts_.clear();
+  for (const core::engine::Alert& alert : engine->alerts()) {
+    open_alerts_.emplace(
+        alert.id,
+        OpenAlert{alert.customer_id, std::string(core::engine::alert_kind_name(alert.kind)),
+                  std::string(core::engine::severity_name(alert.severity))});
+  }
   engine_ = std::move(engine);
   evaluated_at_ = at;
   needs_reload_ = false;
@@ -158,12 +166,35 @@ Result<void> EngineApplier::record(store::Transaction& transaction,
   // Alerts are few next to events: written as they come, which keeps their order.
   for (const core::engine::Alert& alert : changes.raised) {
     if (filter && !owns_(alert.customer_id)) continue;
-    if (auto raised = transaction.raise_alert(alert_row(alert, now)); !raised) return raised;
+    const store::AlertRow row = alert_row(alert, now);
+    if (auto raised = transaction.raise_alert(row); !raised) return raised;
+    if (alerts_sink_.empty()) continue;
+    open_alerts_.insert_or_assign(alert.id, OpenAlert{alert.customer_id, row.kind, row.severity});
+    if (auto queued = enqueue_alert(transaction, alerts_sink_,
+                                    opened_notice(row, alert.invoice_ids, alert.message));
+        !queued) {
+      return queued;
+    }
   }
   // A resolved alert no longer says whose it was: resolved whoever the owner (the owner's
   // engine resolves it by the same rule).
   for (const std::string& id : changes.resolved) {
     if (auto resolved = transaction.resolve_alert(id, now); !resolved) return resolved;
+    if (alerts_sink_.empty()) continue;
+    connectors::AlertNotice notice;
+    notice.alert_id = id;
+    notice.status = "resolved";
+    notice.at = now;
+    if (const auto open = open_alerts_.find(id); open != open_alerts_.end()) {
+      notice.customer_id = open->second.customer_id;
+      notice.kind = open->second.kind;
+      notice.severity = open->second.severity;
+      open_alerts_.erase(open);
+    }
+    // Time alone resolved it: the customer's owner publishes it (each daemon's engine resolves
+    // it by the same rule).
+    if (filter && !owns_(notice.customer_id)) continue;
+    if (auto queued = enqueue_alert(transaction, alerts_sink_, notice); !queued) return queued;
   }
   return {};
 }

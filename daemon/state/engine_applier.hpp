@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "core/engine/engine.hpp"
 #include "ingest/applier.hpp"
@@ -81,6 +82,12 @@ class EngineApplier final : public ingest::Applier {
   using Ownership = std::function<bool(std::string_view customer_id)>;
   void set_ownership(Ownership owns) { owns_ = std::move(owns); }
 
+  // kafka.alerts_topic: each alert raised or resolved is also enqueued for `sink` in the
+  // transaction that records it (state/alert_topic.hpp); the dunning applier reads alerts_sink()
+  // for its own alerts. Call before the writer starts; empty (the default): none.
+  void publish_alerts_to(std::string sink) { alerts_sink_ = std::move(sink); }
+  const std::string& alerts_sink() const { return alerts_sink_; }
+
  private:
   EngineApplier(store::Store& store, core::engine::EngineOptions options)
       : store_(store), options_(std::move(options)) {}
@@ -106,6 +113,15 @@ class EngineApplier final : public ingest::Applier {
   std::uint64_t generation_ = 0;
   std::atomic<bool> refresh_requested_{false};
   Ownership owns_;
+  std::string alerts_sink_;
+  // The engine's open alerts: id -> customer, kind, severity (a resolve names only the id).
+  // Rebuilt at each reload, so a rolled back transaction leaves nothing stale.
+  struct OpenAlert {
+    std::string customer_id;
+    std::string kind;
+    std::string severity;
+  };
+  std::unordered_map<std::string, OpenAlert> open_alerts_;
 };
 
 }  // namespace relance::state

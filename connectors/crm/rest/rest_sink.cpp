@@ -458,7 +458,8 @@ class RestSink final : public Sink {
 Result<HttpRequest> build_crm_request(const RestSinkOptions& options, const Delivery& delivery,
                                       core::Timestamp now) {
   const auto* activity = std::get_if<CrmActivity>(&delivery.content);
-  if (activity == nullptr) return Error{"content", "crm.rest delivers CRM activities, not emails"};
+  if (activity == nullptr)
+    return Error{"content", "crm.rest delivers CRM activities only, not emails or alerts"};
   if (delivery.idempotency_key.empty() || has_line_break(delivery.idempotency_key)) {
     return Error{"idempotency_key", "is empty or has a line break"};
   }

@@ -52,7 +52,7 @@ class FileSink final : public Sink {
     const auto* message = std::get_if<EmailMessage>(&delivery.content);
     if (message == nullptr) {
       return {SinkAnswer::Outcome::rejected, std::nullopt,
-              "email.file delivers emails, not CRM activities"};
+              "email.file delivers emails only, not CRM activities or alerts"};
     }
     Result<std::string> bytes =
         mime::build_message(*message, delivery.idempotency_key, {options_.message_id_domain});

@@ -82,7 +82,8 @@ class SmtpSink final : public Sink {
     using Outcome = SinkAnswer::Outcome;
     const auto* message = std::get_if<EmailMessage>(&delivery.content);
     if (message == nullptr) {
-      return {Outcome::rejected, std::nullopt, "email.smtp delivers emails, not CRM activities"};
+      return {Outcome::rejected, std::nullopt,
+              "email.smtp delivers emails only, not CRM activities or alerts"};
     }
     Result<std::string> bytes =
         mime::build_message(*message, delivery.idempotency_key, {options_.message_id_domain});

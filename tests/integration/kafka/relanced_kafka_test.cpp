@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "connectors/kafka/writer_destination.hpp"
@@ -28,6 +29,7 @@ using std::chrono::seconds;
 
 const std::string events_topic = "relance.events";
 const std::string dead_topic = "relance.dead";
+const std::string alerts_topic = "relance.alerts";
 
 class RelancedKafkaTest : public ::testing::Test {
  protected:
@@ -35,7 +37,7 @@ class RelancedKafkaTest : public ::testing::Test {
     folder_ = relance::testing::make_temp_dir("relance-kafka-daemon");
     auto cluster = relance::testing::ServerProcess::start(
         {RELANCE_KAFKA_MOCK_CLUSTER, "--brokers", "3", "--topic", events_topic + ":6", "--topic",
-         dead_topic + ":1"},
+         dead_topic + ":1", "--topic", alerts_topic + ":3"},
         seconds(10));
     ASSERT_TRUE(cluster.ok()) << "mock Kafka cluster did not start: "
                               << cluster.error().to_string();
@@ -223,6 +225,77 @@ TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_t
   EXPECT_EQ(again.status, 202u) << again.body;  // published again; the journal keeps one
   ASSERT_TRUE(daemon->terminate());
   EXPECT_EQ(journal_and_offsets().first, 1);
+}
+
+// kafka.alerts_topic: an unmatched payment opens payment.unmatched, published on the topic keyed
+// by its customer; the invoice it pays arrives, the alert resolves, and a "resolved" message
+// follows on the same key. Both go through the outbox (sink kafka.alerts).
+TEST_F(RelancedKafkaTest, alerts_topic_gets_each_alert_raised_then_resolved_keyed_by_customer) {
+  std::string config = write_config(bootstrap_);
+  {
+    std::string yaml = relance::testing::read_file(config);
+    const std::string anchor = "  batch_messages_max: 200\n";
+    yaml.replace(yaml.find(anchor), anchor.size(),
+                 anchor + "  alerts_topic: " + alerts_topic + "\n");
+    std::ofstream(config, std::ios::trunc) << yaml;
+  }
+  auto daemon = start(config);
+  ASSERT_NE(daemon, nullptr);
+  ASSERT_TRUE(eventually([&] {
+    auto reply = daemon->get("/readyz");
+    return reply && reply->status == 200;
+  })) << "relanced never became ready";
+  relance::testing::HttpClient client(daemon->port(), seconds(30));
+  const std::string payment =
+      R"({"specversion":"1.0","id":"pay-1","source":"erp/alerts","type":"payment.received",)"
+      R"("data":{"payment_id":"P-1","customer_id":"C-AL","amount":{"amount":"95.00",)"
+      R"("currency":"EUR"},"received_date":"2026-01-10"}})";
+  auto posted = client.post("/v1/events", "application/cloudevents+json", payment);
+  ASSERT_EQ(posted.status, 202u) << posted.body;
+
+  const std::string read = std::string(RELANCE_KCAT) + " -C -b " + bootstrap_ + " -t " +
+                           alerts_topic + " -o beginning -e -q -f '%k\\t%s\\n' 2>&1";
+  // The topic's messages, "key\tvalue" per line.
+  auto messages = [&] {
+    std::vector<std::pair<std::string, std::string>> found;
+    const auto [status, consumed] = relance::testing::run_command(read);
+    EXPECT_EQ(status, 0) << consumed;
+    std::istringstream lines(consumed);
+    for (std::string line; std::getline(lines, line);) {
+      const auto tab = line.find('\t');
+      if (tab != std::string::npos) found.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+    }
+    return found;
+  };
+  std::vector<std::pair<std::string, std::string>> got;
+  ASSERT_TRUE(eventually([&] { return (got = messages()).size() >= 1; }, seconds(30)))
+      << "no alert on " << alerts_topic;
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].first, "C-AL");
+  EXPECT_NE(got[0].second.find(R"("type":"relance.alert.open")"), std::string::npos)
+      << got[0].second;
+  EXPECT_NE(got[0].second.find(R"("kind":"payment.unmatched")"), std::string::npos)
+      << got[0].second;
+  EXPECT_NE(got[0].second.find(R"("status":"open")"), std::string::npos) << got[0].second;
+
+  const std::string invoice =
+      R"({"specversion":"1.0","id":"inv-1","source":"erp/alerts","type":"invoice.issued",)"
+      R"("data":{"invoice_id":"INV-AL-1","customer_id":"C-AL","amount":{"amount":"95.00",)"
+      R"("currency":"EUR"},"issue_date":"2026-01-05","due_date":"2026-02-04"}})";
+  posted = client.post("/v1/events", "application/cloudevents+json", invoice);
+  ASSERT_EQ(posted.status, 202u) << posted.body;
+  ASSERT_TRUE(eventually([&] { return (got = messages()).size() >= 2; }, seconds(30)))
+      << "no resolved alert on " << alerts_topic;
+  std::this_thread::sleep_for(milliseconds(500));  // room for a wrong extra message
+  got = messages();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].first, "C-AL") << "a resolve is keyed by the alert's customer too";
+  EXPECT_NE(got[1].second.find(R"("type":"relance.alert.resolved")"), std::string::npos)
+      << got[1].second;
+  EXPECT_NE(got[1].second.find(R"("status":"resolved")"), std::string::npos) << got[1].second;
+  EXPECT_NE(got[1].second.find(R"("kind":"payment.unmatched")"), std::string::npos)
+      << got[1].second;
+  EXPECT_TRUE(daemon->terminate());
 }
 
 }  // namespace

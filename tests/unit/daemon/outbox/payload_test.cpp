@@ -99,5 +99,53 @@ TEST(OutboxPayload, errors_name_the_member_and_the_problem) {
   }
 }
 
+TEST(OutboxPayload, alert_notice_round_trips_open_and_resolved) {
+  connectors::AlertNotice alert;
+  alert.alert_id = "a-7f3e";
+  alert.kind = "payment.unmatched";
+  alert.severity = "warning";
+  alert.status = "open";
+  alert.customer_id = "C-1";
+  alert.invoice_ids = {"F-1", "F-2"};
+  alert.message = "Paiement \"P-1\" de 120,00 EUR sans facture";
+  alert.at = core::Timestamp(std::chrono::seconds(1'767'225'600) + std::chrono::microseconds(7));
+  const Delivery delivery{"alert:a-7f3e:open:1767225600000007", alert, "C-1"};
+  const std::string text = delivery_to_json(delivery);
+  EXPECT_NE(text.find(R"("alert":{)"), std::string::npos) << text;
+  auto back = delivery_from_json(text);
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(back->idempotency_key, delivery.idempotency_key);
+  EXPECT_EQ(back->customer_id, "C-1");
+  ASSERT_TRUE(std::holds_alternative<connectors::AlertNotice>(back->content));
+  EXPECT_EQ(std::get<connectors::AlertNotice>(back->content), alert);
+
+  // A resolve knows less: no severity, invoices nor message.
+  connectors::AlertNotice resolved;
+  resolved.alert_id = "a-7f3e";
+  resolved.kind = "payment.unmatched";
+  resolved.status = "resolved";
+  resolved.customer_id = "C-1";
+  resolved.at = alert.at + std::chrono::hours(2);
+  back = delivery_from_json(delivery_to_json({"k", resolved, "C-1"}));
+  ASSERT_TRUE(back) << back.error().to_string();
+  EXPECT_EQ(std::get<connectors::AlertNotice>(back->content), resolved);
+}
+
+TEST(OutboxPayload, alert_errors_name_the_member) {
+  auto bad_status = delivery_from_json(
+      R"({"idempotency_key":"k","alert":{"id":"a","kind":"x","status":"closed","at":"2026-01-01T00:00:00Z"}})");
+  ASSERT_FALSE(bad_status);
+  EXPECT_EQ(bad_status.error().field, "payload.alert.status");
+  EXPECT_NE(bad_status.error().message.find("closed"), std::string::npos);
+  auto no_at = delivery_from_json(
+      R"({"idempotency_key":"k","alert":{"id":"a","kind":"x","status":"open"}})");
+  ASSERT_FALSE(no_at);
+  EXPECT_EQ(no_at.error().field, "payload.alert.at");
+  auto two = delivery_from_json(
+      R"({"idempotency_key":"k","crm":{},"alert":{"id":"a","kind":"x","status":"open","at":"2026-01-01T00:00:00Z"}})");
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().field, "payload");
+}
+
 }  // namespace
 }  // namespace relance::outbox

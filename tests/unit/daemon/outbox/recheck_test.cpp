@@ -70,5 +70,20 @@ TEST(RecheckFromViews, drops_an_unknown_invoice_and_fails_on_a_view_without_stat
   EXPECT_EQ(broken.error().field, "receivable F-3");
 }
 
+TEST(RecheckFromViews, never_drops_an_alert_notice_whatever_its_invoices) {
+  Views store;
+  put_receivable(store, "F-1", "paid");
+  const Recheck recheck = recheck_from_views(reader(store));
+  // An alert about a paid invoice, and one about an invoice not known: both still go out.
+  store::OutboxRow alert = row_for({"F-1", "F-9"});
+  alert.idempotency_key = "alert:a1b2:resolved:1767225600000000";
+  alert.sink = "kafka.alerts";
+  auto verdict = recheck(alert);
+  ASSERT_TRUE(verdict) << verdict.error().to_string();
+  EXPECT_TRUE(verdict->send);
+  // The same invoices on an action: dropped.
+  EXPECT_FALSE(recheck(row_for({"F-1"}))->send);
+}
+
 }  // namespace
 }  // namespace relance::outbox

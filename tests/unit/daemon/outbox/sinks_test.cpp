@@ -120,6 +120,25 @@ TEST(sinks, a_sink_that_cannot_work_names_its_key) {
   EXPECT_THAT(sinks.error().message, HasSubstr("unescaped"));
 }
 
+TEST(sinks, kafka_topics_each_get_their_sink_named_for_their_outbox_rows) {
+  config::Config config;
+  config.kafka.brokers = "127.0.0.1:1";  // nothing listens: a producer connects lazily
+  core::SystemClock clock;
+  config.kafka.alerts_topic = "relance.alerts";
+  auto sinks = make_sinks(config, clock);
+  ASSERT_TRUE(sinks) << sinks.error().to_string();
+  EXPECT_EQ(names(*sinks), (std::vector<std::string>{"email.file", "kafka.alerts"}));
+  config.kafka.actions_topic = "relance.actions";
+  sinks = make_sinks(config, clock);
+  ASSERT_TRUE(sinks) << sinks.error().to_string();
+  EXPECT_EQ(names(*sinks), (std::vector<std::string>{"email.file", "kafka", "kafka.alerts"}));
+  // An alert handed to an email sink is refused with a reason, not sent.
+  connectors::Delivery alert{"alert:a:open:1", connectors::AlertNotice{}, "C-1"};
+  const connectors::SinkAnswer answer = sinks->front()->deliver(alert);
+  EXPECT_EQ(answer.outcome, connectors::SinkAnswer::Outcome::rejected);
+  EXPECT_THAT(answer.detail, HasSubstr("emails only"));
+}
+
 TEST(sinks, dispatcher_options_come_from_the_dispatcher_section) {
   const config::Config config = loaded(
       "dispatcher: {batch_max: 7, poll_interval: 20ms, attempts_max: 3, backoff_base: 1s,"

@@ -14,6 +14,8 @@
 #include "core/engine/views.hpp"
 #include "fake_store.hpp"
 #include "ingest/writer.hpp"
+#include "outbox/payload.hpp"
+#include "state/alert_topic.hpp"
 #include "state/views_on_read.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "temp_dir.hpp"
@@ -433,6 +435,58 @@ TEST_F(EngineApplierTest, alert_is_stored_open_then_resolved_when_it_stops_being
   EXPECT_TRUE(resolved[0].resolved_at.has_value());
   const std::string view = stored_view(*store_, invoice_id(5), noon(2));
   EXPECT_EQ(json::parse(view).at("status"), "paid") << view;
+}
+
+// kafka.alerts_topic: an alert raised then resolved enqueues one outbox row each for the sink,
+// keyed by customer (the resolve too), in the transactions that record them; none when off.
+TEST_F(EngineApplierTest, alerts_go_to_the_outbox_for_the_alerts_sink_only_when_enabled) {
+  for (const bool enabled : {false, true}) {
+    SCOPED_TRACE(enabled ? "enabled" : "disabled");
+    store_.reset();  // a fresh store per run
+    auto opened = store::open_sqlite_store({.path = dir_.file(enabled ? "on.db" : "off.db")});
+    ASSERT_TRUE(opened) << opened.error().to_string();
+    store_ = std::move(*opened);
+    auto applier = open_applier();
+    if (enabled) applier->publish_alerts_to(std::string(alerts_sink_name));
+    run_days(*applier,
+             {{customer(1), payment("P-1", 12'000, 0, 1, {}, "Invoice " + invoice_id(5))}}, 0);
+    std::vector<std::vector<core::Event>> later(2);
+    later[1] = {invoice(5, 1, 12'000, 1)};
+    run_days(*applier, later, 0);
+    const auto alerts = *store_->list_alerts(store::AlertStatus::resolved, "", 100);
+    ASSERT_EQ(alerts.size(), 1u);
+    const auto rows = *store_->list_outbox(std::nullopt, 0, 100);
+    if (!enabled) {
+      EXPECT_TRUE(rows.empty());
+      continue;
+    }
+    ASSERT_EQ(rows.size(), 2u);
+    const char* statuses[] = {"open", "resolved"};
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      SCOPED_TRACE(statuses[i]);
+      EXPECT_EQ(rows[i].sink, "kafka.alerts");
+      EXPECT_EQ(rows[i].customer_id, "C-1");
+      EXPECT_TRUE(
+          rows[i].idempotency_key.starts_with("alert:" + alerts[0].id + ":" + statuses[i] + ":"))
+          << rows[i].idempotency_key;
+      auto delivery = outbox::delivery_from_json(rows[i].payload);
+      ASSERT_TRUE(delivery) << delivery.error().to_string();
+      EXPECT_EQ(delivery->idempotency_key, rows[i].idempotency_key);
+      EXPECT_EQ(delivery->customer_id, "C-1");
+      const auto& notice = std::get<connectors::AlertNotice>(delivery->content);
+      EXPECT_EQ(notice.alert_id, alerts[0].id);
+      EXPECT_EQ(notice.kind, alerts[0].kind);
+      EXPECT_EQ(notice.severity, alerts[0].severity);
+      EXPECT_EQ(notice.status, statuses[i]);
+      EXPECT_EQ(notice.customer_id, "C-1");
+    }
+    EXPECT_FALSE(
+        std::get<connectors::AlertNotice>(outbox::delivery_from_json(rows[0].payload)->content)
+            .message.empty());
+    EXPECT_EQ(rows[0].due_at, alerts[0].raised_at);
+    EXPECT_EQ(rows[1].due_at, *alerts[0].resolved_at);
+    EXPECT_NE(rows[0].idempotency_key, rows[1].idempotency_key);
+  }
 }
 
 TEST_F(EngineApplierTest, journal_without_state_is_rebuilt_at_open) {

@@ -4,6 +4,7 @@
 
 #include "log/log.hpp"
 #include "outbox/payload.hpp"
+#include "state/alert_topic.hpp"
 
 namespace relance::state {
 
@@ -172,6 +173,14 @@ Result<void> DunningApplier::write(store::Transaction& transaction) {
       if (auto resolved = transaction.resolve_alert(notice.id, now_); !resolved) return resolved;
     } else if (auto raised = transaction.raise_alert(notice_row(notice, now_)); !raised) {
       return raised;
+    }
+    // kafka.alerts_topic: the same notice on the topic (state/alert_topic.hpp).
+    if (engine_.alerts_sink().empty()) continue;
+    connectors::AlertNotice published =
+        opened_notice(notice_row(notice, now_), notice.invoice_ids, notice.message);
+    if (notice.resolve) published.status = "resolved";
+    if (auto queued = enqueue_alert(transaction, engine_.alerts_sink(), published); !queued) {
+      return queued;
     }
   }
   for (const std::string& invoice_id : glue_->take_changed_progress()) {

@@ -16,6 +16,7 @@
 #include "outbox/dispatcher.hpp"
 #include "outbox/payload.hpp"
 #include "outbox/recheck.hpp"
+#include "state/alert_topic.hpp"
 #include "state/dunning_setup.hpp"
 #include "state/views_on_read.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -479,6 +480,37 @@ void invoice_of_a_customer_without_address(Harness& harness) {
        invoice("I-1", "C-1", 10'000, "2026-03-02", "2026-03-31", at("2026-03-02T09:00:00Z"))},
       at("2026-03-02T09:00:00Z"));
   harness.advance(at("2026-03-26T08:00:00Z"));
+}
+
+// kafka.alerts_topic: the dunning alert raised for the missing address, then resolved when the
+// address comes, each enqueued once for kafka.alerts, keyed by the customer.
+TEST(DunningApplier, dunning_alerts_go_to_the_alerts_sink_when_enabled) {
+  Harness harness;
+  harness.engine().publish_alerts_to(std::string(alerts_sink_name));
+  invoice_of_a_customer_without_address(harness);
+  harness.write({customer("C-1", {"compta@client.fr"}, at("2026-03-27T09:00:00Z"), "cust-C-1-v2")},
+                at("2026-03-27T09:00:00Z"));
+  std::vector<OutboxRow> alerts;
+  for (const OutboxRow& row : harness.outbox()) {
+    if (row.sink == alerts_sink_name) alerts.push_back(row);
+  }
+  ASSERT_EQ(alerts.size(), 2u);
+  const char* statuses[] = {"open", "resolved"};
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    SCOPED_TRACE(statuses[i]);
+    EXPECT_EQ(alerts[i].customer_id, "C-1");
+    auto delivery = outbox::delivery_from_json(alerts[i].payload);
+    ASSERT_TRUE(delivery) << delivery.error().to_string();
+    EXPECT_EQ(delivery->customer_id, "C-1");
+    const auto& notice = std::get<connectors::AlertNotice>(delivery->content);
+    EXPECT_EQ(notice.kind, "dunning.no_email_address");
+    EXPECT_EQ(notice.status, statuses[i]);
+    EXPECT_TRUE(
+        alerts[i].idempotency_key.starts_with("alert:" + notice.alert_id + ":" + statuses[i] + ":"))
+        << alerts[i].idempotency_key;
+  }
+  // The reminder itself still goes to the email sink only.
+  EXPECT_EQ(harness.outbox().size(), 3u);
 }
 
 TEST(DunningApplier, missing_address_holds_the_step_with_an_alert_until_one_is_given) {

@@ -41,7 +41,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::RelancedProcess;
 
-const std::string source_dir = RELANCE_SOURCE_DIR;
 const std::string events_topic = "relance.events";
 const std::string dead_topic = "relance.dead";
 const std::string actions_topic = "relance.actions";
@@ -50,12 +49,8 @@ constexpr int customers = 240;
 
 std::string customer_id(int i) { return "C-" + std::to_string(1000 + i); }
 
-std::string event(const std::string& id, const char* type, json::object data) {
-  return json::serialize(json::object{{"specversion", "1.0"},
-                                      {"id", id},
-                                      {"source", "erp/multi"},
-                                      {"type", type},
-                                      {"data", std::move(data)}});
+std::string event(const std::string& id, const char* type, const json::object& data) {
+  return testing::cloud_event("erp/multi", id, type, data);
 }
 
 json::object money(const char* amount) { return {{"amount", amount}, {"currency", "EUR"}}; }
@@ -183,23 +178,8 @@ class MultiDaemon : public ::testing::Test {
       smtp_.push_back(std::move(smtp).value());
     }
 
-    fs::create_directories(dir_ / "policies");
-    fs::create_directories(dir_ / "calendars");
-    // Every day a business day, the window open all day: reminders go out at once.
-    std::ofstream(dir_ / "calendars" / "always.yaml") << "name: always\nweekend: []\n";
-    std::ofstream(dir_ / "policies" / "multi.yaml")
-        << "policies:\n"
-           "  multi:\n"
-           "    calendar: always\n"
-           "    steps:\n"
-           "      - {name: first_reminder, at: due+3d, channel: email, template: reminder}\n"
-           "assignment:\n"
-           "  default: multi\n"
-           "delivery:\n"
-           "  send_days: [mon, tue, wed, thu, fri, sat, sun]\n"
-           "  send_hours: [\"00:00-24:00\"]\n"
-           "  contact_interval_min_hours: 48\n"
-           "  contacts_per_week_max: 2\n";
+    dunning_ = testing::write_dunning_setup(
+        dir_, {"{name: first_reminder, at: due+3d, channel: email, template: reminder}"});
   }
 
   void TearDown() override {
@@ -229,14 +209,7 @@ class MultiDaemon : public ::testing::Test {
                         << "  batch_messages_max: 25\n"
                         << "  client: {session.timeout.ms: '6000', heartbeat.interval.ms: '500'}\n"
                         << "writer:\n  batch_events_max: 25\n"
-                        << "dunning:\n"
-                        << "  policies_directory: " << (dir_ / "policies").string() << "\n"
-                        << "  calendars_directory: " << (dir_ / "calendars").string() << "\n"
-                        << "  templates_directory: " << source_dir << "/config/templates\n"
-                        << "  rates_directory: " << source_dir << "/config/rates\n"
-                        << "  tick_interval: 200ms\n"
-                        << "  company_name: Exemple SAS\n"
-                        << "email:\n"
+                        << dunning_ << "email:\n"
                         << "  sink: smtp\n"
                         << "  from: \"Exemple SAS <relances@exemple.fr>\"\n"
                         << "  message_id_domain: " << message_id_domain << "\n"
@@ -303,6 +276,7 @@ class MultiDaemon : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string dunning_;  // the dunning: section of every config
   std::string bootstrap_;
   std::unique_ptr<testing::ServerProcess> kafka_;
   std::unique_ptr<testing::PostgresCluster> postgres_;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "tests/integration/servers/relanced_process.hpp"
+#include "tests/integration/servers/server_process.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
 
 namespace relance {
@@ -274,9 +275,7 @@ std::uint64_t seed_from_env() {
 class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/relance-crash-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    dir_ = testing::make_temp_dir("relance-crash-test");
     database_ = dir_ / "relance.db";
     config_ = dir_ / "relance.yaml";
     std::ofstream(config_) << "http:\n"

@@ -17,6 +17,7 @@
 #include "connectors/email/mime/mime.hpp"
 #include "core/date.hpp"
 #include "tests/integration/servers/relanced_process.hpp"
+#include "tests/integration/servers/server_process.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
 
 namespace relance {
@@ -72,9 +73,7 @@ json::array actions_of(const std::string& body) {
 class DunningDaemon : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/relance-dunning-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    dir_ = testing::make_temp_dir("relance-dunning-test");
     const std::string dunning = testing::write_dunning_setup(
         dir_, {"{name: first_reminder, at: due+3d, channel: email, template: reminder}",
                "{name: second_reminder, at: due+300d, channel: email, template: statement}"});

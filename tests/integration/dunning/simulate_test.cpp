@@ -32,9 +32,7 @@ testing::CommandOutput run_relanced(const std::string& args, const fs::path& err
 class Simulate : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/relance-simulate-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
+    dir_ = testing::make_temp_dir("relance-simulate-test");
     config_ = dir_ / "relance.yaml";
     std::ofstream(config_) << "dunning:\n"
                            << "  policies_directory: " << source_dir << "/config/policies\n"

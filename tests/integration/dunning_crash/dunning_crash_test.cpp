@@ -49,19 +49,6 @@ std::string event(const std::string& id, const char* type, const json::object& d
   return testing::cloud_event("erp/crash-test", id, type, data);
 }
 
-// Message-ID -> how many times the SMTP server received it.
-std::map<std::string, int> received_message_ids(const fs::path& folder) {
-  std::map<std::string, int> counts;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with("msg-") || entry.path().extension() != ".json") continue;
-    const json::value parsed = json::parse(testing::read_file(entry.path()));
-    ++counts[std::string(parsed.at("headers").at("message-id").as_string())];
-  }
-  return counts;
-}
-
 std::size_t received_count(const fs::path& folder) {
   std::size_t n = 0;
   std::error_code ec;
@@ -196,7 +183,7 @@ TEST_F(DunningCrash, killed_while_sending_by_smtp_no_message_id_is_received_twic
       ASSERT_EQ(rows.size(), static_cast<std::size_t>(customers))
           << "one reminder per customer; log:\n"
           << testing::read_file(daemon.log());
-      const std::map<std::string, int> received = received_message_ids(mail_);
+      const std::map<std::string, int> received = testing::smtp_received_message_ids(mail_);
       for (const auto& [message_id, count] : received) {
         EXPECT_EQ(count, 1) << message_id << " was received " << count << " times";
       }

@@ -58,7 +58,8 @@ class RelancedKafkaTest : public ::testing::Test {
     fs::remove_all(folder_);
   }
 
-  std::string write_config(const std::string& brokers) {
+  // `kafka_keys`: more lines of the kafka: section, such as "  webhook_publish: true\n".
+  std::string write_config(const std::string& brokers, const std::string& kafka_keys = "") {
     const std::string path = folder_ + "/relance.yaml";
     std::ofstream(path) << "http:\n  port: 0\n"
                         << "store:\n  sqlite:\n    path: " << database() << "\n"
@@ -66,6 +67,7 @@ class RelancedKafkaTest : public ::testing::Test {
                         << "  topics: [" << events_topic << "]\n"
                         << "  dead_letter_topic: " << dead_topic << "\n"
                         << "  batch_messages_max: 200\n"
+                        << kafka_keys
                         << "  client: {session.timeout.ms: '6000', heartbeat.interval.ms: '500'}\n"
                         << "dunning:\n  enabled: false\n"
                         << "shutdown_timeout: 5s\n";
@@ -139,10 +141,8 @@ TEST_F(RelancedKafkaTest, readyz_is_not_ready_while_the_consumer_owns_no_partiti
 
   auto daemon = start(write_config(bootstrap_));
   ASSERT_NE(daemon, nullptr);
-  EXPECT_TRUE(eventually([&] {
-    auto ready = daemon->get("/readyz");
-    return ready && ready->status == 200;
-  })) << "ready once the group gave it partitions";
+  EXPECT_TRUE(eventually([&] { return daemon->ready(); }))
+      << "ready once the group gave it partitions";
   EXPECT_EQ(daemon->metric("relance_kafka_assigned_partitions"), 6);
 }
 
@@ -181,20 +181,10 @@ TEST_F(RelancedKafkaTest, sigkill_mid_stream_then_restart_stores_every_event_exa
 }
 
 TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_the_owner_applies) {
-  std::string config = write_config(bootstrap_);
-  {
-    // The same file with kafka.webhook_publish on.
-    std::string yaml = relance::testing::read_file(config);
-    const std::string anchor = "  batch_messages_max: 200\n";
-    yaml.replace(yaml.find(anchor), anchor.size(), anchor + "  webhook_publish: true\n");
-    std::ofstream(config, std::ios::trunc) << yaml;
-  }
+  const std::string config = write_config(bootstrap_, "  webhook_publish: true\n");
   auto daemon = start(config);
   ASSERT_NE(daemon, nullptr);
-  ASSERT_TRUE(eventually([&] {
-    auto reply = daemon->get("/readyz");
-    return reply && reply->status == 200;
-  })) << "relanced never became ready";
+  ASSERT_TRUE(eventually([&] { return daemon->ready(); })) << "relanced never became ready";
 
   const std::string event =
       R"({"specversion":"1.0","id":"wh-1","source":"erp/webhook","type":"invoice.issued",)"
@@ -231,20 +221,10 @@ TEST_F(RelancedKafkaTest, webhook_publish_answers_after_kafka_acknowledged_and_t
 // by its customer; the invoice it pays arrives, the alert resolves, and a "resolved" message
 // follows on the same key. Both go through the outbox (sink kafka.alerts).
 TEST_F(RelancedKafkaTest, alerts_topic_gets_each_alert_raised_then_resolved_keyed_by_customer) {
-  std::string config = write_config(bootstrap_);
-  {
-    std::string yaml = relance::testing::read_file(config);
-    const std::string anchor = "  batch_messages_max: 200\n";
-    yaml.replace(yaml.find(anchor), anchor.size(),
-                 anchor + "  alerts_topic: " + alerts_topic + "\n");
-    std::ofstream(config, std::ios::trunc) << yaml;
-  }
+  const std::string config = write_config(bootstrap_, "  alerts_topic: " + alerts_topic + "\n");
   auto daemon = start(config);
   ASSERT_NE(daemon, nullptr);
-  ASSERT_TRUE(eventually([&] {
-    auto reply = daemon->get("/readyz");
-    return reply && reply->status == 200;
-  })) << "relanced never became ready";
+  ASSERT_TRUE(eventually([&] { return daemon->ready(); })) << "relanced never became ready";
   relance::testing::HttpClient client(daemon->port(), seconds(30));
   const std::string payment =
       R"({"specversion":"1.0","id":"pay-1","source":"erp/alerts","type":"payment.received",)"

@@ -115,19 +115,6 @@ std::vector<std::string> stream(int part) {
   return lines;
 }
 
-// Message-ID -> how many times the SMTP server received it.
-std::map<std::string, int> received_message_ids(const fs::path& folder) {
-  std::map<std::string, int> counts;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with("msg-") || entry.path().extension() != ".json") continue;
-    const json::value parsed = json::parse(testing::read_file(entry.path()));
-    ++counts[std::string(parsed.at("headers").at("message-id").as_string())];
-  }
-  return counts;
-}
-
 // Every outbox row, through GET /v1/outbox pages.
 std::vector<json::object> outbox_rows(const RelancedProcess& daemon) {
   std::vector<json::object> rows;
@@ -371,7 +358,8 @@ TEST_F(MultiDaemon, one_killed_mid_stream_the_other_takes_over_state_equals_one_
   for (const auto& [customer, actions] : per_customer) {
     EXPECT_EQ(actions, 1) << customer << " has " << actions << " reminders enqueued";
   }
-  const std::map<std::string, int> received = received_message_ids(dir_ / "smtp-multi");
+  const std::map<std::string, int> received =
+      testing::smtp_received_message_ids(dir_ / "smtp-multi");
   std::set<std::string> multi_ids;
   for (const auto& [id, copies] : received) {
     EXPECT_EQ(copies, 1) << id << " was received " << copies << " times";
@@ -427,7 +415,7 @@ TEST_F(MultiDaemon, one_killed_mid_stream_the_other_takes_over_state_equals_one_
   std::map<std::string, int> single_received;
   ASSERT_TRUE(testing::eventually(
       [&] {
-        single_received = received_message_ids(dir_ / "smtp-single");
+        single_received = testing::smtp_received_message_ids(dir_ / "smtp-single");
         return single_received.size() >= static_cast<std::size_t>(customers);
       },
       60s))

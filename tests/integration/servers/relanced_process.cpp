@@ -158,6 +158,11 @@ std::optional<HttpReply> RelancedProcess::get(const std::string& target) const {
   }
 }
 
+bool RelancedProcess::ready() const {
+  const auto reply = get("/readyz");
+  return reply && reply->status == 200;
+}
+
 std::optional<double> RelancedProcess::metric(const std::string& sample) const {
   const auto reply = get("/metrics");
   if (!reply || reply->status != 200) return std::nullopt;

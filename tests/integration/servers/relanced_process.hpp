@@ -40,6 +40,8 @@ class RelancedProcess {
   bool terminate();
   // GET `target` on a fresh connection; nullopt while nothing answers.
   std::optional<HttpReply> get(const std::string& target) const;
+  // GET /readyz answers 200.
+  bool ready() const;
   // One sample of /metrics by its full name with labels (`name{label="v"}`); nullopt when absent.
   std::optional<double> metric(const std::string& sample) const;
 

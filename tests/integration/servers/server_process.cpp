@@ -7,9 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace relance::testing {
@@ -85,6 +88,20 @@ ServerProcess::~ServerProcess() { stop(); }
 
 std::string python3_path() { return RELANCE_PYTHON3; }
 std::string servers_dir() { return RELANCE_TEST_SERVERS_DIR; }
+
+std::map<std::string, int> smtp_received_message_ids(const std::filesystem::path& folder) {
+  std::map<std::string, int> counts;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("msg-") || entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const boost::json::value parsed = boost::json::parse(text);
+    ++counts[std::string(parsed.at("headers").at("message-id").as_string())];
+  }
+  return counts;
+}
 
 bool CommandOutput::exited_zero() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 

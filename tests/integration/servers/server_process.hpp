@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -41,6 +43,9 @@ std::string servers_dir();
 
 // A fresh empty folder under the system temp dir, removed by the caller.
 std::string make_temp_dir(const std::string& prefix);
+
+// What smtp_server.py kept in `folder`: each Message-ID received, and how many times.
+std::map<std::string, int> smtp_received_message_ids(const std::filesystem::path& folder);
 
 // Runs `command` through the shell: what it wrote on stdout, and its wait status.
 struct CommandOutput {

@@ -86,6 +86,7 @@ core::dunning::CustomerSnapshot customer_snapshot(const Engine& engine,
   snapshot.segment = customer.profile.segment;
   snapshot.timezone = customer.profile.timezone;
   snapshot.language = customer.profile.language;
+  snapshot.emails = customer.profile.emails;
   for (const core::engine::HistoryItem& item : customer.history) {
     if (item.invoice) continue;
     const core::engine::Record& record = engine.record(item.index);

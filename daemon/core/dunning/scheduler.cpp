@@ -662,6 +662,17 @@ Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
   CustomerState candidate = impl_->customers[*slot];
   candidate.profile = snapshot;
   candidate.profile.recent_contacts.clear();
+  // Every event changes a customer's exposure, which is none of the scheduler's business: a
+  // profile seen before leaves the schedule (and its holds) as they are.
+  const CustomerState& known = impl_->customers[*slot];
+  const auto contact_known = [&](Timestamp contact) {
+    return std::binary_search(known.contacts.begin(), known.contacts.end(), contact);
+  };
+  if (candidate.profile == known.profile && zone == known.zone &&
+      std::all_of(snapshot.recent_contacts.begin(), snapshot.recent_contacts.end(),
+                  contact_known)) {
+    return {};
+  }
   candidate.zone = zone;
   if (auto assigned = impl_->assign(candidate); !assigned) return assigned.error();
   CustomerState& customer = impl_->customers[*slot];

@@ -84,6 +84,9 @@ struct CustomerSnapshot {
   std::string language;                    // BCP 47; empty: unknown
   std::vector<CreditLine> credits;         // credit notes and unapplied cash, netted in statements
   std::vector<Timestamp> recent_contacts;  // contacts already made (restart): contact pressure
+  // Not scheduled on, but a change may let a held step go out (an address given at last).
+  std::vector<std::string> emails;
+  bool operator==(const CustomerSnapshot&) const = default;
 };
 
 // The template of payment-plan reminders (no policy names it: it replaces any policy's steps).
@@ -166,8 +169,10 @@ class Scheduler {
   Scheduler(Scheduler&&) noexcept;
   Scheduler& operator=(Scheduler&&) noexcept;
 
-  // The customer's profile changed (segment, time zone, language, credits). Its receivables are
-  // rescheduled. Error: an unknown time zone (nothing changes).
+  // The customer's profile changed (segment, time zone, language, credits, addresses). Its
+  // receivables are rescheduled and their held steps are due again; a snapshot equal to the
+  // known profile, without new contacts, changes nothing. Error: an unknown time zone (nothing
+  // changes).
   Result<void> update_customer(const CustomerSnapshot& customer);
   // The engine changed a receivable. `now` dates a pause's end (a dispute resolved today).
   // Returns the progress as it now stands (shifted when a pause ended). A receivable of a

@@ -47,6 +47,7 @@ struct CreditLine {
   std::string reference;
   Date date;
   Money amount;  // positive: what the customer is owed
+  bool operator==(const CreditLine&) const = default;
 };
 
 struct CompanyDetails {

@@ -366,8 +366,13 @@ TEST(Scheduler, a_held_step_retries_in_the_send_window_and_at_once_when_its_data
   // A retry asked for 20:00 in Paris goes to the next opening of the window, 09:00 on Thursday.
   ASSERT_EQ(scheduler.hold(first.actions[0], at("2026-05-06T18:00:00Z")).size(), 1u);
   EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-07T07:00:00Z");
-  // The customer's profile changed (an address given): the held step is due again at once.
+  // The same profile again (the customer's exposure moved, nothing the step needs): still held.
   ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-07T07:00:00Z");
+  // The customer's profile changed (an address given): the held step is due again at once.
+  CustomerSnapshot addressed = customer("C1");
+  addressed.emails = {"ap@c1.example"};
+  ASSERT_TRUE(scheduler.update_customer(addressed).ok());
   EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-06T07:00:00Z");
   const TickResult after_customer = scheduler.tick(at("2026-05-06T09:00:00Z"));
   ASSERT_EQ(after_customer.actions.size(), 1u);

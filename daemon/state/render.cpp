@@ -86,6 +86,26 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
                             const core::dunning::LatePaymentRates& rates,
                             const RenderSettings& settings) {
   const core::engine::Customer* customer = engine.find_customer(action.customer_id);
+  // Where it goes is checked before anything is rendered: a step held for want of an address
+  // is tried again at every change of its customer, and rendering it each time would be wasted.
+  const bool to_crm = action.channel != Channel::email && settings.crm_enabled;
+  std::vector<std::string> recipients;
+  if (action.channel == Channel::email) {
+    if (customer != nullptr) recipients = customer->profile.emails;
+    if (recipients.empty()) {
+      return failed(RenderFailure::Kind::no_address,
+                    "customer " + action.customer_id + " has no e-mail address: " + what(action) +
+                        " (" + action.idempotency_key + ") waits for one");
+    }
+  } else if (!to_crm) {
+    // No CRM: the follow-up goes to the company's own address.
+    if (settings.company.email.empty()) {
+      return failed(RenderFailure::Kind::failed,
+                    what(action) + " needs crm.enabled or dunning.company_email; neither is set");
+    }
+    recipients = {settings.company.email};
+  }
+
   auto model = message_model(action, engine, rates, settings);
   if (!model) {
     return failed(RenderFailure::Kind::failed, what(action) + ": " + model.error().to_string());
@@ -103,12 +123,7 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
              !language) {
     return failed(RenderFailure::Kind::failed, what(action) + ": " + language.error().to_string());
   }
-  std::vector<std::string> invoice_ids;
-  for (const core::dunning::ActionInvoice& line : action.invoices) {
-    invoice_ids.push_back(line.invoice_id);
-  }
 
-  const bool to_crm = action.channel != Channel::email && settings.crm_enabled;
   if (to_crm) {
     connectors::CrmActivity activity;
     activity.kind = action.channel == Channel::crm_note ? connectors::CrmActivity::Kind::note
@@ -119,7 +134,9 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
     activity.subject = message.subject;
     activity.body = message.text;
     if (activity.kind == connectors::CrmActivity::Kind::task) activity.due_date = action.as_of;
-    activity.invoice_ids = std::move(invoice_ids);
+    for (const core::dunning::ActionInvoice& line : action.invoices) {
+      activity.invoice_ids.push_back(line.invoice_id);
+    }
     return RenderOutcome{
         RenderedAction{std::string(crm_sink_name), {action.idempotency_key, std::move(activity)}},
         std::nullopt};
@@ -128,21 +145,7 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
   connectors::EmailMessage email;
   email.from = settings.email_from;
   email.reply_to = settings.email_reply_to;
-  if (action.channel == Channel::email) {
-    if (customer != nullptr) email.to = customer->profile.emails;
-    if (email.to.empty()) {
-      return failed(RenderFailure::Kind::no_address,
-                    "customer " + action.customer_id + " has no e-mail address: " + what(action) +
-                        " (" + action.idempotency_key + ") waits for one");
-    }
-  } else {
-    // No CRM: the follow-up goes to the company's own address.
-    if (settings.company.email.empty()) {
-      return failed(RenderFailure::Kind::failed,
-                    what(action) + " needs crm.enabled or dunning.company_email; neither is set");
-    }
-    email.to = {settings.company.email};
-  }
+  email.to = std::move(recipients);
   email.subject = message.subject;
   email.text = message.text;
   email.html = message.html;

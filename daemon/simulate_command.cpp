@@ -163,8 +163,7 @@ int run_simulate(std::span<const std::string> args, std::ostream& out, std::ostr
   const core::Timestamp from = start_of(arguments->from);
   const core::Timestamp end = start_of(core::add_days(arguments->to, 1));
   const auto sync = [&](const core::engine::Changes& changes, core::Timestamp now) {
-    glue.sync(engine, {changes.receivables.begin(), changes.receivables.end()},
-              {changes.customers.begin(), changes.customers.end()}, now);
+    glue.sync(engine, changes.receivables, changes.customers, now);
     for (const state::DunningNotice& notice : glue.take_notices()) {
       if (!notice.resolve) err << notice.kind << ": " << notice.message << "\n";
     }

@@ -93,8 +93,8 @@ Result<void> DunningGlue::rebuild(
   return {};
 }
 
-void DunningGlue::sync(const Engine& engine, const std::set<std::string>& receivables,
-                       const std::set<std::string>& customers, core::Timestamp now) {
+void DunningGlue::sync(const Engine& engine, std::span<const std::string> receivables,
+                       std::span<const std::string> customers, core::Timestamp now) {
   for (const std::string& id : customers) {
     if (id.empty() || !owned(id)) continue;
     if (const core::engine::Customer* customer = engine.find_customer(id)) {

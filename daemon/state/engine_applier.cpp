@@ -23,6 +23,15 @@ std::int64_t micros(core::Timestamp instant) {
 
 }  // namespace
 
+std::span<const std::string> ChangedIds::sorted() const {
+  if (!sorted_) {
+    std::sort(ids_.begin(), ids_.end());
+    ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
+    sorted_ = true;
+  }
+  return ids_;
+}
+
 // No view_json: the documents are computed from the blobs when read (state/views_on_read.hpp).
 store::StateRow receivable_row(const Engine& engine, const core::engine::Receivable& receivable) {
   return store::StateRow{store::StateKind::receivable,
@@ -149,19 +158,15 @@ Result<void> EngineApplier::record(store::Transaction& transaction,
                                    const core::engine::Changes& changes, core::Timestamp now,
                                    bool only_owned) {
   const bool filter = only_owned && owns_;
-  if (!filter) {
-    receivables_.insert(changes.receivables.begin(), changes.receivables.end());
-    customers_.insert(changes.customers.begin(), changes.customers.end());
-  } else {
-    for (const std::string& id : changes.receivables) {
+  for (const std::string& id : changes.receivables) {
+    if (filter) {
       const core::engine::Receivable* receivable = engine_->find_receivable(id);
-      if (receivable != nullptr && owns_(engine_->customer_id(*receivable))) {
-        receivables_.insert(id);
-      }
+      if (receivable == nullptr || !owns_(engine_->customer_id(*receivable))) continue;
     }
-    for (const std::string& id : changes.customers) {
-      if (owns_(id)) customers_.insert(id);
-    }
+    receivables_.add(id);
+  }
+  for (const std::string& id : changes.customers) {
+    if (!filter || owns_(id)) customers_.add(id);
   }
   // Alerts are few next to events: written as they come, which keeps their order.
   for (const core::engine::Alert& alert : changes.raised) {
@@ -230,12 +235,12 @@ Result<void> EngineApplier::advance(store::Transaction& transaction, core::Times
 
 Result<void> EngineApplier::before_commit(store::Transaction& transaction) {
   if (!dirty_) return {};
-  for (const std::string& id : receivables_) {
+  for (const std::string& id : receivables_.sorted()) {
     const core::engine::Receivable* receivable = engine_->find_receivable(id);
     RELANCE_ASSERT(receivable != nullptr && "the engine reported a change of an unknown invoice");
     if (auto put = transaction.put_state(receivable_row(*engine_, *receivable)); !put) return put;
   }
-  for (const std::string& id : customers_) {
+  for (const std::string& id : customers_.sorted()) {
     const core::engine::Customer* customer = engine_->find_customer(id);
     RELANCE_ASSERT(customer != nullptr && "the engine reported a change of an unknown customer");
     if (auto put = transaction.put_state(customer_row(*engine_, *customer)); !put) return put;
@@ -249,7 +254,7 @@ Result<void> EngineApplier::set_dunning_level(const std::string& invoice_id, int
   const auto clamped = static_cast<std::uint8_t>(std::clamp(level, 0, 255));
   if (receivable == nullptr || receivable->dunning_level == clamped) return {};
   if (auto set = engine_->set_dunning_level(invoice_id, clamped); !set) return set;
-  receivables_.insert(invoice_id);
+  receivables_.add(invoice_id);
   dirty_ = true;
   return {};
 }
@@ -270,10 +275,10 @@ void EngineApplier::rolled_back() {
 Result<void> EngineApplier::write_everything(store::Transaction& transaction) {
   const Engine& engine = *engine_;
   for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) {
-    receivables_.insert(engine.receivable(r).invoice_id);
+    receivables_.add(engine.receivable(r).invoice_id);
   }
   for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
-    customers_.insert(engine.customer(c).id);
+    customers_.add(engine.customer(c).id);
   }
   for (const core::engine::Alert& alert : engine.alerts()) {
     if (auto raised = transaction.raise_alert(alert_row(alert, evaluated_at_)); !raised) {

@@ -63,6 +63,7 @@ struct WriterStatements {
   Statement commit;
   Statement rollback;
   Statement insert_event;
+  Statement update_state;
   Statement put_state;
   Statement raise_alert;
   Statement resolve_alert;
@@ -82,6 +83,12 @@ struct WriterStatements {
         {&s.insert_event,
          "INSERT INTO journal (source, id, type, received_at, json) VALUES (?1, ?2, ?3, ?4, ?5) "
          "ON CONFLICT (source, id) DO NOTHING"},
+        // The common case, a row rewritten with the same owner: one seek, and the index on
+        // (kind, customer_id, key) untouched. The upsert below rewrites that index entry
+        // whenever it runs, since it sets customer_id.
+        {&s.update_state,
+         "UPDATE state SET blob = ?4, view_json = ?5 WHERE kind = ?1 AND key = ?2 AND "
+         "customer_id = ?3"},
         {&s.put_state,
          "INSERT INTO state (kind, key, customer_id, blob, view_json) VALUES (?1, ?2, ?3, ?4, ?5) "
          "ON CONFLICT (kind, key) DO UPDATE SET customer_id = excluded.customer_id, "
@@ -419,15 +426,18 @@ class SqliteTransaction final : public Transaction {
 
   Result<void> put_state(const StateRow& row) override {
     RELANCE_ASSERT(!finished_);
-    Statement& put = statements_.put_state;
-    ResetOnExit reset(put);
-    put.bind(1, std::string_view(kind_text(row.kind)));
-    put.bind(2, row.key);
-    put.bind(3, row.customer_id);
-    put.bind_blob(4, row.blob);
-    put.bind(5, row.view_json);
-    if (put.step() != SQLITE_DONE) {
-      return db_.error(std::string("writing the state of ") + kind_text(row.kind) + " " + row.key);
+    for (Statement* put : {&statements_.update_state, &statements_.put_state}) {
+      ResetOnExit reset(*put);
+      put->bind(1, std::string_view(kind_text(row.kind)));
+      put->bind(2, row.key);
+      put->bind(3, row.customer_id);
+      put->bind_blob(4, row.blob);
+      put->bind(5, row.view_json);
+      if (put->step() != SQLITE_DONE) {
+        return db_.error(std::string("writing the state of ") + kind_text(row.kind) + " " +
+                         row.key);
+      }
+      if (sqlite3_changes(db_.get()) == 1) return {};  // updated in place
     }
     return {};
   }

@@ -185,6 +185,45 @@ struct Scheduler::Impl {
     return item;
   }
 
+  // The policy steps of a receivable that have come (`come(item)`), each counted from its
+  // predecessor as if it had passed, and the one that goes out: the latest whose conditions
+  // hold, courtesy steps (before the due date) being pointless once it has passed. The others
+  // are skipped, for the reason given.
+  struct DueSteps {
+    std::vector<Item> items;
+    std::vector<std::optional<SkipReason>> reasons;  // per item; none for the chosen one
+    std::optional<std::size_t> chosen;
+  };
+  template <class Come>
+  DueSteps due_steps(const Entry& entry, const CustomerState& customer, Date today, Come come) {
+    DueSteps due;
+    const DunningProgress& progress = entry.snapshot.progress;
+    std::optional<Date> last = progress.last_step_date;
+    for (auto item = policy_item(entry, customer, progress.level, last); item && come(*item);) {
+      due.items.push_back(*item);
+      last = item->policy_date;
+      item = policy_item(entry, customer, item->index + 1, last);
+    }
+    const std::optional<std::string> segment =
+        customer.profile.segment.empty() ? std::nullopt
+                                         : std::optional<std::string>(customer.profile.segment);
+    due.reasons.resize(due.items.size());
+    for (std::size_t i = due.items.size(); i-- > 0;) {
+      const PolicyStep& step = customer.policy->steps[static_cast<std::size_t>(due.items[i].index)];
+      const bool before_due = step.at.anchor == StepOffset::Anchor::due_date && step.at.count < 0;
+      if (!step.when.matches(segment, entry.snapshot.open)) {
+        due.reasons[i] = SkipReason::conditions;
+      } else if (before_due && today > entry.snapshot.due_date) {
+        due.reasons[i] = SkipReason::past_due;
+      } else if (due.chosen) {
+        due.reasons[i] = SkipReason::superseded;
+      } else {
+        due.chosen = i;
+      }
+    }
+    return due;
+  }
+
   std::optional<Item> instalment_item(const Entry& entry, const CustomerState& customer, int from) {
     const auto& instalments = entry.snapshot.instalments;
     for (auto i = static_cast<std::size_t>(std::max(from, 0)); i < instalments.size(); ++i) {
@@ -390,35 +429,8 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
         progress.instalments_passed = items.back().index + 1;
       }
     } else {
-      // Every policy step due by now, each counted from its predecessor as if it had passed.
-      std::vector<Item> items;
-      std::optional<Date> last = progress.last_step_date;
-      for (auto item = policy_item(entry, customer, progress.level, last);
-           item && item->moment <= now;) {
-        items.push_back(*item);
-        last = item->policy_date;
-        item = policy_item(entry, customer, item->index + 1, last);
-      }
-      // The latest step whose conditions hold goes out; courtesy steps (before the due date)
-      // are pointless once it has passed.
-      std::optional<std::size_t> chosen;
-      std::vector<std::optional<SkipReason>> reasons(items.size());
-      for (std::size_t i = items.size(); i-- > 0;) {
-        const PolicyStep& step = steps[static_cast<std::size_t>(items[i].index)];
-        const std::optional<std::string> segment =
-            customer.profile.segment.empty() ? std::nullopt
-                                             : std::optional<std::string>(customer.profile.segment);
-        const bool before_due = step.at.anchor == StepOffset::Anchor::due_date && step.at.count < 0;
-        if (!step.when.matches(segment, entry.snapshot.open)) {
-          reasons[i] = SkipReason::conditions;
-        } else if (before_due && today > entry.snapshot.due_date) {
-          reasons[i] = SkipReason::past_due;
-        } else if (chosen) {
-          reasons[i] = SkipReason::superseded;
-        } else {
-          chosen = i;
-        }
-      }
+      const auto [items, reasons, chosen] =
+          due_steps(entry, customer, today, [&](const Item& item) { return item.moment <= now; });
       for (std::size_t i = 0; i < items.size(); ++i) {
         if (reasons[i]) skip(items[i], *reasons[i], false);
       }
@@ -788,6 +800,7 @@ std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retr
 }
 
 bool Scheduler::step_waiting(std::string_view customer_id, Channel channel, Timestamp now) {
+  using DueSteps = Impl::DueSteps;
   const auto found_customer = impl_->customer_index.find(std::string(customer_id));
   if (found_customer == impl_->customer_index.end()) return false;
   const CustomerState& customer = impl_->customers[found_customer->second];
@@ -807,9 +820,12 @@ bool Scheduler::step_waiting(std::string_view customer_id, Channel channel, Time
       if (item && item->planned <= today) return true;
       continue;
     }
-    const auto item = impl_->policy_item(entry, customer, progress.level, progress.last_step_date);
-    if (item && item->planned <= today &&
-        customer.policy->steps[static_cast<std::size_t>(item->index)].channel == channel) {
+    // The step a run would send now, whatever its channel's earlier steps skipped.
+    const DueSteps due = impl_->due_steps(entry, customer, today,
+                                          [&](const Item& item) { return item.planned <= today; });
+    if (due.chosen &&
+        customer.policy->steps[static_cast<std::size_t>(due.items[*due.chosen].index)].channel ==
+            channel) {
       return true;
     }
   }

@@ -410,6 +410,21 @@ TEST(Scheduler, a_held_step_waits_on_its_channel_until_its_invoice_is_settled) {
   EXPECT_FALSE(scheduler.step_waiting("C1", Channel::email, at("2026-05-06T19:00:00Z")));
 }
 
+TEST(Scheduler, a_held_step_that_skipped_earlier_steps_waits_on_its_own_channel) {
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  // Two months late when it arrives: the escalation (CRM) goes out, the e-mails before it are
+  // skipped (courtesy past due, the others superseded).
+  add(scheduler, invoice("INV-1", "C1", d(2026, 3, 2)), at("2026-05-04T07:00:00Z"));
+  const TickResult first = scheduler.tick(at("2026-05-04T07:00:00Z"));
+  ASSERT_EQ(first.actions.size(), 1u);
+  ASSERT_EQ(first.actions[0].channel, Channel::crm_task);
+  ASSERT_EQ(scheduler.hold(first.actions[0], at("2026-05-04T08:00:00Z")).size(), 1u);
+  // Held back to level 0: what waits is still the escalation, not the courtesy e-mail.
+  EXPECT_TRUE(scheduler.step_waiting("C1", Channel::crm_task, at("2026-05-04T07:30:00Z")));
+  EXPECT_FALSE(scheduler.step_waiting("C1", Channel::email, at("2026-05-04T07:30:00Z")));
+}
+
 TEST(Scheduler, a_run_whose_every_action_is_held_is_no_contact) {
   Scheduler scheduler = make();
   ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());

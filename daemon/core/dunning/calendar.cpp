@@ -1,5 +1,6 @@
 #include "core/dunning/calendar.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/dunning/yaml_support.hpp"
@@ -234,12 +235,47 @@ bool HolidayRule::falls_on(Date date) const {
   return date == add_days(easter_sunday(date.year()), easter_days);
 }
 
+namespace {
+
+constexpr int holiday_table_first_year = 2000;
+constexpr int holiday_table_last_year = 2100;
+
+std::int32_t day_number(Date date) {
+  return static_cast<std::int32_t>(sys_days(date).time_since_epoch().count());
+}
+
+}  // namespace
+
 BusinessCalendar::BusinessCalendar(std::string name, std::array<bool, 7> weekend,
                                    std::vector<HolidayRule> holidays)
     : name_(std::move(name)), weekend_(weekend), holidays_(std::move(holidays)) {
   bool any_working = false;
   for (bool off : weekend_) any_working = any_working || !off;
   RELANCE_ASSERT(any_working);
+  for (int y = holiday_table_first_year; y <= holiday_table_last_year; ++y) {
+    const std::chrono::year year{y};
+    const Date easter = easter_sunday(year);
+    for (const HolidayRule& rule : holidays_) {
+      Date date;
+      switch (rule.kind) {
+        case HolidayRule::Kind::fixed_date:
+          date = rule.date;
+          break;
+        case HolidayRule::Kind::yearly:
+          date = year / rule.month_day;
+          break;
+        case HolidayRule::Kind::easter_offset:
+          date = add_days(easter, rule.easter_days);
+          break;
+      }
+      // falls_on() decides (bounds of years, 29 February): the table only lists its answers.
+      if (date.ok() && year_of(date) == y && rule.falls_on(date)) {
+        holiday_days_.push_back(day_number(date));
+      }
+    }
+  }
+  std::sort(holiday_days_.begin(), holiday_days_.end());
+  holiday_days_.erase(std::unique(holiday_days_.begin(), holiday_days_.end()), holiday_days_.end());
 }
 
 bool BusinessCalendar::is_weekend(Date date) const {
@@ -253,8 +289,17 @@ std::optional<std::string> BusinessCalendar::holiday_name(Date date) const {
   return std::nullopt;
 }
 
+bool BusinessCalendar::is_holiday(Date date) const {
+  const int y = year_of(date);
+  if (y < holiday_table_first_year || y > holiday_table_last_year) {
+    return std::any_of(holidays_.begin(), holidays_.end(),
+                       [&](const HolidayRule& rule) { return rule.falls_on(date); });
+  }
+  return std::binary_search(holiday_days_.begin(), holiday_days_.end(), day_number(date));
+}
+
 bool BusinessCalendar::is_business_day(Date date) const {
-  return !is_weekend(date) && !holiday_name(date);
+  return !is_weekend(date) && !is_holiday(date);
 }
 
 Date BusinessCalendar::next_business_day(Date date) const {

@@ -63,9 +63,15 @@ class BusinessCalendar {
   Date add_business_days(Date date, int count) const;
 
  private:
+  bool is_holiday(Date date) const;
+
   std::string name_;
   std::array<bool, 7> weekend_;
   std::vector<HolidayRule> holidays_;
+  // The holidays of [holiday_table_first_year, holiday_table_last_year] as day numbers, sorted:
+  // the scheduler asks whether a day is a business day many times an event, and the rules
+  // (Easter's among them) cost far more than a binary search. Other years use the rules.
+  std::vector<std::int32_t> holiday_days_;
 };
 
 // France: 1 January, Easter Monday, 1 May, 8 May, Ascension, Whit Monday, 14 July, 15 August,

@@ -58,6 +58,27 @@ TEST(FranceCalendar, weekends_and_holidays_are_not_business_days) {
   EXPECT_FALSE(fr.is_weekend(d(2026, 5, 1)));
 }
 
+TEST(BusinessCalendar, business_days_agree_with_the_holiday_rules_in_and_beyond_its_table) {
+  // Bounded rules, 29 February and a one-off date as well as the built-in holidays.
+  std::vector<HolidayRule> rules = france_alsace_moselle_calendar().holidays();
+  HolidayRule leap{"Leap day", HolidayRule::Kind::yearly, {}, February / 29, 0, 2004, 2096};
+  HolidayRule once{"Closed", HolidayRule::Kind::fixed_date, d(2100, 12, 31), {}, 0, {}, {}};
+  HolidayRule easter{"Easter Tuesday", HolidayRule::Kind::easter_offset, {}, {}, 2, 1999, 2001};
+  rules.insert(rules.end(), {leap, once, easter});
+  const BusinessCalendar calendar("test", {true, false, false, false, false, false, true}, rules);
+  int holidays = 0;
+  for (Date day = d(1995, 1, 1); day <= d(2105, 12, 31); day = add_days(day, 1)) {
+    const bool holiday = calendar.holiday_name(day).has_value();
+    holidays += holiday ? 1 : 0;
+    ASSERT_EQ(calendar.is_business_day(day), !calendar.is_weekend(day) && !holiday)
+        << format_date(day);
+  }
+  EXPECT_GT(holidays, 13 * 111);
+  EXPECT_FALSE(calendar.is_business_day(d(2096, 2, 29)));  // a Wednesday, still in the bounds
+  EXPECT_FALSE(calendar.is_business_day(d(2000, 4, 25)));  // Easter Tuesday, within its years
+  EXPECT_TRUE(calendar.is_business_day(d(2002, 4, 2)));    // Easter Tuesday, beyond them
+}
+
 TEST(AlsaceMoselleCalendar, adds_good_friday_and_saint_stephen) {
   const BusinessCalendar am = france_alsace_moselle_calendar();
   EXPECT_EQ(am.holiday_name(d(2026, 4, 3)), "Vendredi saint");

@@ -108,12 +108,20 @@ void DunningGlue::sync(const Engine& engine, std::span<const std::string> receiv
   }
   if (held_alerts_.empty()) return;
   // A held step's invoices paid, cancelled, disputed...: its alert goes if nothing else waits.
+  // Each customer once: most receivables' customers are among `customers` already.
   for (const std::string& id : customers) settle_held(id, now);
+  std::vector<std::string_view> others;
   for (const std::string& id : receivables) {
-    if (const core::engine::Receivable* receivable = engine.find_receivable(id)) {
-      settle_held(engine.customer_id(*receivable), now);
+    const core::engine::Receivable* receivable = engine.find_receivable(id);
+    if (receivable == nullptr) continue;
+    const std::string& customer_id = engine.customer_id(*receivable);
+    if (!std::binary_search(customers.begin(), customers.end(), customer_id)) {
+      others.push_back(customer_id);
     }
   }
+  std::sort(others.begin(), others.end());
+  others.erase(std::unique(others.begin(), others.end()), others.end());
+  for (const std::string_view id : others) settle_held(std::string(id), now);
 }
 
 void DunningGlue::sync_customer(const Engine& engine, const core::engine::Customer& customer) {

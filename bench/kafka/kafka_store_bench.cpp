@@ -49,6 +49,8 @@ struct Options {
   int partitions = 6;
   std::string backend = "both";
   std::size_t batch_messages_max = 10000;
+  // PostgreSQL's own view of the run: pg_stat_statements (a server restart) and pg_stat_wal.
+  bool pg_profile = false;
   std::string dir = std::filesystem::current_path().string();
 };
 
@@ -56,7 +58,7 @@ struct Options {
   std::fprintf(code ? stderr : stdout,
                "usage: kafka_store_bench [--events N] [--partitions N] "
                "[--backend sqlite|postgres|both]\n"
-               "                         [--batch-messages-max N] [--dir PATH]\n"
+               "                         [--batch-messages-max N] [--dir PATH] [--pg-profile 1]\n"
                "--dir must be on a real disk (not tmpfs): SQLite commits fsync.\n");
   std::exit(code);
 }
@@ -83,6 +85,8 @@ Options parse(int argc, char** argv) {
         options.partitions = int(number);
       } else if (arg == "--batch-messages-max") {
         options.batch_messages_max = number;
+      } else if (arg == "--pg-profile") {
+        options.pg_profile = true;
       } else {
         usage(64);
       }
@@ -94,6 +98,46 @@ Options parse(int argc, char** argv) {
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "kafka_store_bench: %s\n", what.c_str());
   std::exit(1);
+}
+
+std::string pg(relance::testing::PostgresCluster& cluster, const std::string& database,
+               const std::string& sql) {
+  auto answer = cluster.query(database, sql);
+  if (!answer) fail("postgres profile: " + answer.error().to_string());
+  return *answer;
+}
+
+// pg_stat_statements must be loaded at server start: one restart before the store opens.
+void enable_pg_profile(relance::testing::PostgresCluster& cluster, const std::string& database) {
+  pg(cluster, "postgres", "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
+  pg(cluster, "postgres", "ALTER SYSTEM SET track_wal_io_timing = on");
+  if (auto stopped = cluster.stop_server(); !stopped) fail(stopped.error().to_string());
+  if (auto started = cluster.start_server(); !started) fail(started.error().to_string());
+  // In a schema of its own: the store refuses a schema holding tables it did not create.
+  pg(cluster, database, "CREATE SCHEMA profile");
+  pg(cluster, database, "CREATE EXTENSION pg_stat_statements SCHEMA profile");
+  pg(cluster, database, "SELECT profile.pg_stat_statements_reset()");
+  pg(cluster, database, "SELECT pg_stat_reset_shared('wal')");
+}
+
+void print_pg_profile(relance::testing::PostgresCluster& cluster, const std::string& database) {
+  std::printf("     server, top statements by total time (calls, total ms, rows):\n%s\n",
+              pg(cluster, database,
+                 "SELECT string_agg(format('     %8s %9s %8s  %s', calls, round(total_exec_time),"
+                 " rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)), E'\\n' ORDER BY "
+                 "total_exec_time DESC) FROM (SELECT * FROM profile.pg_stat_statements ORDER BY "
+                 "total_exec_time DESC LIMIT 12) s")
+                  .c_str());
+  std::printf("     server WAL: %s\n",
+              pg(cluster, database,
+                 "SELECT format('%s records, %s bytes, %s full-page images, %s writes, %s syncs, "
+                 "%s ms sync', wal_records, wal_bytes, wal_fpi, wal_write, wal_sync, "
+                 "round(wal_sync_time)) FROM pg_stat_wal")
+                  .c_str());
+  std::printf("     server commits: %s\n",
+              pg(cluster, database,
+                 "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+                  .c_str());
 }
 
 void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
@@ -284,12 +328,14 @@ int main(int argc, char** argv) {
     if (!postgres) fail("postgres: " + postgres.error().to_string());
     auto database = (*postgres)->create_database("bench");
     if (!database) fail("postgres: " + database.error().to_string());
+    if (options.pg_profile) enable_pg_profile(**postgres, *database);
     {
       auto store = relance::store::open_postgres_store({.url = (*postgres)->url(*database)});
       if (!store) fail("postgres store: " + store.error().to_string());
       const Measure measure = pipeline(bootstrap, options, **store, "bench-postgres");
       print("(ii) KafkaSource+Writer+engine, PostgreSQL", measure);
       std::printf("     ratio (ii)/(i) = %.3f\n", measure.rate() / bare.rate());
+      if (options.pg_profile) print_pg_profile(**postgres, *database);
     }
   }
   rd_kafka_mock_cluster_destroy(cluster);

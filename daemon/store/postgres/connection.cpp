@@ -165,6 +165,55 @@ Result<PgResult> Connection::exec_prepared(const char* name, std::span<const Par
   return check(*this, std::move(result), doing);
 }
 
+namespace {
+
+constexpr std::size_t array_header_bytes = 20;  // ndim, has-null flag, element OID, size, lbound
+
+void write32(char* at, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((value >> (24 - 8 * i)) & 0xFF);
+}
+
+}  // namespace
+
+BinaryArray::BinaryArray(Element element) : element_(element) { data_.resize(array_header_bytes); }
+
+void BinaryArray::put32(std::uint32_t value) {
+  char bytes[4];
+  write32(bytes, value);
+  data_.append(bytes, 4);
+}
+
+void BinaryArray::add(std::string_view value) {
+  RELANCE_ASSERT(element_ != Element::int8);
+  put32(static_cast<std::uint32_t>(value.size()));
+  data_.append(value);
+  ++count_;
+}
+
+void BinaryArray::add(std::int64_t value) {
+  RELANCE_ASSERT(element_ == Element::int8);
+  put32(8);
+  const auto bits = static_cast<std::uint64_t>(value);
+  put32(static_cast<std::uint32_t>(bits >> 32));
+  put32(static_cast<std::uint32_t>(bits & 0xFFFFFFFFu));
+  ++count_;
+}
+
+Param BinaryArray::take() {
+  // An empty array is written with no dimensions at all, as the server itself sends it.
+  char* header = data_.data();
+  write32(header, count_ == 0 ? 0 : 1);
+  write32(header + 4, 0);  // no NULL element
+  write32(header + 8, static_cast<std::uint32_t>(element_));
+  write32(header + 12, static_cast<std::uint32_t>(count_));
+  write32(header + 16, 1);  // lower bound
+  if (count_ == 0) data_.resize(12);
+  Param param{std::move(data_), Param::Format::binary, false};
+  data_.assign(array_header_bytes, '\0');
+  count_ = 0;
+  return param;
+}
+
 Result<std::vector<PgResult>> Connection::exec_pipeline(std::span<const Pipelined> statements) {
   std::vector<PgResult> results;
   results.reserve(statements.size());

@@ -37,6 +37,28 @@ struct Param {
 
 enum class ResultFormat { text = 0, binary = 1 };
 
+// A one-dimensional array in PostgreSQL's binary wire format, sent as one binary parameter
+// (`$1::text[]`, `$1::bytea[]`, `$1::bigint[]`): a multi-row statement takes one array per
+// column, with nothing to escape on our side and nothing to parse on the server's.
+class BinaryArray {
+ public:
+  // The element type's OID, which the server checks against the parameter's declared type.
+  enum class Element : std::uint32_t { bytea = 17, int8 = 20, text = 25 };
+  explicit BinaryArray(Element element);
+  void add(std::string_view value);  // text or bytea
+  void add(std::int64_t value);      // int8
+  std::size_t size() const { return count_; }
+  std::size_t bytes() const { return data_.size(); }
+  // The finished parameter; the array is empty again afterwards.
+  Param take();
+
+ private:
+  void put32(std::uint32_t value);
+  Element element_;
+  std::string data_;
+  std::size_t count_ = 0;
+};
+
 // A prepared statement: its name on the connection and its SQL.
 struct StatementSpec {
   const char* name;

@@ -347,6 +347,73 @@ TEST(PostgresStore, keys_sort_in_byte_order_whatever_the_database_collation) {
   EXPECT_EQ(expect_ok(store->customer_state("C-1")).receivables.size(), 5u);
 }
 
+// The writer sends state rows and journal events as binary arrays, one per column: bytes that a
+// text literal would have to escape (quotes, backslashes, braces, NUL, non-ASCII, empty
+// strings) must come back as they went in.
+TEST(PostgresStore, rows_sent_as_binary_arrays_come_back_byte_for_byte) {
+  Database database;
+  auto store = open_ok(database);
+  const std::string awkward = std::string("a\"b\\c{d},e NULL \xc3\xa9\0z", 20);
+  ASSERT_EQ(awkward.size(), 20u);
+  auto event = make_event("erp", "quote\"d\\id,{x}");
+  event.json.insert(event.json.size() - 3, "\\\"\xc3\xa9{},");
+  auto transaction = expect_ok(store->begin());
+  const core::Event events[] = {event, make_event("erp", ""), make_event("erp", "plain")};
+  EXPECT_EQ(expect_ok(transaction->append_batch(events, t0)),
+            (std::vector<AppendOutcome>{AppendOutcome::appended, AppendOutcome::appended,
+                                        AppendOutcome::appended}));
+  expect_ok(
+      transaction->put_state({StateKind::receivable, "k\"1", "C\\1", awkward, "{\"v\":\"\\\"\"}"}));
+  expect_ok(transaction->put_state({StateKind::receivable, "", "", "", ""}));
+  expect_ok(transaction->commit());
+  const auto journal = expect_ok(store->read_journal(0, 10));
+  ASSERT_EQ(journal.size(), 3u);
+  EXPECT_EQ(journal[0].id, event.id);
+  EXPECT_EQ(journal[0].json, event.json);
+  EXPECT_EQ(journal[0].received_at, t0);
+  EXPECT_EQ(journal[1].id, "");
+  EXPECT_EQ(journal[2].sequence, 3);
+  EXPECT_EQ(expect_ok(store->customer_state("C\\1")).receivables,
+            std::vector<std::string>{awkward});
+  EXPECT_EQ(*expect_ok(store->find_state_view(StateKind::receivable, "k\"1")), "{\"v\":\"\\\"\"}");
+  EXPECT_EQ(*expect_ok(store->find_state_view(StateKind::receivable, "")), "");
+}
+
+// put_state rows wait for commit and go as one statement, which may not touch a row twice: the
+// last row of a kind and key wins, as it would statement by statement; the same key under
+// another kind is another row.
+TEST(PostgresStore, state_row_written_twice_in_one_transaction_keeps_the_last) {
+  Database database;
+  auto store = open_ok(database);
+  auto transaction = expect_ok(store->begin());
+  expect_ok(transaction->put_state({StateKind::receivable, "K", "C-1", "first", "{}"}));
+  expect_ok(transaction->put_state({StateKind::customer, "K", "K", "customer", "{}"}));
+  expect_ok(transaction->put_state({StateKind::receivable, "K", "C-2", "second", "{\"v\":2}"}));
+  expect_ok(transaction->commit());
+  EXPECT_EQ(*expect_ok(store->find_state_view(StateKind::receivable, "K")), "{\"v\":2}");
+  EXPECT_TRUE(expect_ok(store->customer_state("C-1")).receivables.empty());
+  EXPECT_EQ(expect_ok(store->customer_state("C-2")).receivables,
+            std::vector<std::string>{"second"});
+  EXPECT_EQ(expect_ok(store->customer_state("K")).customer, "customer");
+}
+
+// Past 32 MB of waiting state rows a statement goes out before commit; a row written again
+// after that is a second statement, and still the last one wins.
+TEST(PostgresStore, state_rows_beyond_the_pending_limit_go_out_early_and_the_last_still_wins) {
+  Database database;
+  auto store = open_ok(database);
+  auto transaction = expect_ok(store->begin());
+  const std::string big(12 << 20, 'b');
+  for (const char* key : {"A", "B", "C"}) {
+    expect_ok(transaction->put_state({StateKind::receivable, key, "C-1", big, "{}"}));
+  }
+  expect_ok(transaction->put_state({StateKind::receivable, "A", "C-1", "small", "{}"}));
+  expect_ok(transaction->commit());
+  EXPECT_EQ(database.query("SELECT string_agg(key || ':' || length(blob), ',' ORDER BY key) "
+                           "FROM state"),
+            "A:5,B:12582912,C:12582912");
+}
+
 TEST(PostgresMigrations, embedded_migrations_are_the_files_under_schemas_in_order) {
   expect_migrations_are_the_files_of(
       postgres_migrations(), std::filesystem::path(RELANCE_SOURCE_DIR) / "schemas/sql/postgres");

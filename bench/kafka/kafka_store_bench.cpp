@@ -134,6 +134,12 @@ void print_pg_profile(relance::testing::PostgresCluster& cluster, const std::str
                  "%s ms sync', wal_records, wal_bytes, wal_fpi, wal_write, wal_sync, "
                  "round(wal_sync_time)) FROM pg_stat_wal")
                   .c_str());
+  std::printf("     state rows: %s\n",
+              pg(cluster, database,
+                 "SELECT string_agg(format('%s %s (avg %s bytes)', kind, n, size), ', ') FROM "
+                 "(SELECT kind, count(*) n, round(avg(pg_column_size(s.*))) size FROM state s "
+                 "GROUP BY kind ORDER BY kind) k")
+                  .c_str());
   std::printf("     server commits: %s\n",
               pg(cluster, database,
                  "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")

@@ -397,6 +397,26 @@ TEST(PostgresStore, state_row_written_twice_in_one_transaction_keeps_the_last) {
   EXPECT_EQ(expect_ok(store->customer_state("K")).customer, "customer");
 }
 
+// The writer rewrites every row an event touched, most of them unchanged: such a rewrite leaves
+// the row version alone (same xmin: no new version, index entries or WAL), a changed one does not.
+TEST(PostgresStore, state_row_rewritten_unchanged_keeps_its_row_version) {
+  Database database;
+  auto store = open_ok(database);
+  const auto write = [&](const StateRow& row) {
+    auto transaction = expect_ok(store->begin());
+    expect_ok(transaction->put_state(row));
+    expect_ok(transaction->commit());
+    return database.query("SELECT xmin FROM state WHERE key = 'K'");
+  };
+  const std::string first = write({StateKind::receivable, "K", "C-1", "blob", "{}"});
+  EXPECT_EQ(write({StateKind::receivable, "K", "C-1", "blob", "{}"}), first);
+  EXPECT_NE(write({StateKind::receivable, "K", "C-1", "blob", "{\"v\":2}"}), first);
+  const std::string second = database.query("SELECT xmin FROM state WHERE key = 'K'");
+  EXPECT_NE(write({StateKind::receivable, "K", "C-2", "blob", "{\"v\":2}"}), second);
+  EXPECT_EQ(expect_ok(store->customer_state("C-2")).receivables, std::vector<std::string>{"blob"});
+  EXPECT_EQ(*expect_ok(store->find_state_view(StateKind::receivable, "K")), "{\"v\":2}");
+}
+
 // Past 32 MB of waiting state rows a statement goes out before commit; a row written again
 // after that is a second statement, and still the last one wins.
 TEST(PostgresStore, state_rows_beyond_the_pending_limit_go_out_early_and_the_last_still_wins) {

@@ -308,6 +308,12 @@ void Engine::Impl::mark_dirty(Step& step, std::uint32_t c) {
   step.dirty.push_back(c);
 }
 
+std::pair<std::int32_t, std::int32_t> Engine::Impl::item_rank(HistoryItem item) const {
+  if (item.invoice) return {day_number(receivables[item.index].issue_date), 0};
+  const Record& rec = records[item.index];
+  return {day_number(rec.date), 1 + static_cast<std::int32_t>(rec.kind)};
+}
+
 bool Engine::Impl::item_less(HistoryItem a, HistoryItem b) const {
   auto key = [&](HistoryItem item) {
     if (item.invoice) {
@@ -321,6 +327,17 @@ bool Engine::Impl::item_less(HistoryItem a, HistoryItem b) const {
   return key(a) < key(b);
 }
 
+void Engine::Impl::sync_tails(Customer& cu) const {
+  if (!cu.history.empty()) {
+    std::tie(cu.history_tail_day, cu.history_tail_rank) = item_rank(cu.history.back());
+  }
+  if (cu.receivables.empty()) {
+    cu.last_invoice_id.clear();
+  } else {
+    cu.last_invoice_id = receivables[cu.receivables.back()].invoice_id;
+  }
+}
+
 void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item) {
   Customer& cu = customers[c];
   if (item.invoice) {
@@ -329,13 +346,18 @@ void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item)
     records[item.index].derived = {};
     records[item.index].customer = c;
   }
-  // Events mostly come in date order: try the end first (one comparison, not log n misses).
-  auto pos = cu.history.empty() || item_less(cu.history.back(), item)
-                 ? cu.history.end()
-                 : std::lower_bound(cu.history.begin(), cu.history.end(), item,
-                                    [&](HistoryItem a, HistoryItem b) { return item_less(a, b); });
+  // Events mostly come in date order: try the end first, on the cached key of the last item (its
+  // identity read only on a tie of day and rank), not log n misses.
+  const std::pair<std::int32_t, std::int32_t> rank = item_rank(item);
+  const std::pair<std::int32_t, std::int32_t> tail{cu.history_tail_day, cu.history_tail_rank};
+  const bool last =
+      cu.history.empty() || tail < rank || (tail == rank && item_less(cu.history.back(), item));
+  auto pos = last ? cu.history.end()
+                  : std::lower_bound(cu.history.begin(), cu.history.end(), item,
+                                     [&](HistoryItem a, HistoryItem b) { return item_less(a, b); });
   auto offset = static_cast<std::size_t>(pos - cu.history.begin());
   cu.history.insert(pos, item);
+  if (last) std::tie(cu.history_tail_day, cu.history_tail_rank) = rank;
   touch_customer(step, c);
   // Sorting before something already folded: the fold from that point on is wrong.
   if (offset < cu.folded) mark_dirty(step, c);
@@ -346,6 +368,7 @@ void Engine::Impl::history_erase(Step& step, std::uint32_t c, HistoryItem item) 
   auto pos = std::find(cu.history.begin(), cu.history.end(), item);
   RELANCE_ASSERT(pos != cu.history.end());
   cu.history.erase(pos);
+  sync_tails(cu);
   mark_dirty(step, c);
 }
 
@@ -417,6 +440,7 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
     Customer& previous = customers[old.customer];
     previous.receivables.erase(
         std::find(previous.receivables.begin(), previous.receivables.end(), r));
+    sync_tails(previous);
   }
   const std::uint32_t c = customer_of(data.customer_id, customer_tag);
   // A new version: what the receivable added to its customer's aggregates is stale.
@@ -437,9 +461,11 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
   auto by_id = [&](std::uint32_t a, std::uint32_t b) {
     return receivables[a].invoice_id < receivables[b].invoice_id;
   };
-  // ERPs number invoices in sequence: most go last (one comparison, not log n misses).
-  if (cu.receivables.empty() || by_id(cu.receivables.back(), r)) {
+  // ERPs number invoices in sequence: most go last (one comparison with the cached id of the
+  // last one, not log n misses).
+  if (cu.receivables.empty() || cu.last_invoice_id < rv.invoice_id) {
     cu.receivables.push_back(r);
+    cu.last_invoice_id = rv.invoice_id;
   } else {
     cu.receivables.insert(std::lower_bound(cu.receivables.begin(), cu.receivables.end(), r, by_id),
                           r);

@@ -212,14 +212,23 @@ struct HistoryItem {
   bool operator==(const HistoryItem&) const = default;
 };
 
+// The fields an event reads first (id, the ends of its lists, exposure, the keys of their last
+// items) come first, on the same lines; the profile, read only by customer.upserted, alerts and
+// views, last.
 struct Customer {
   std::string id;  // "" is the unassigned bucket: records whose customer is not known yet
-  CustomerProfile profile;
   std::vector<std::uint32_t> receivables;  // indices into the engine's receivables, by invoice id
   std::vector<HistoryItem> history;        // canonical order
   std::size_t folded = 0;                  // history[0, folded) is folded
   // Aggregates, kept current by apply() and advance().
-  std::vector<CurrencyAmount> exposure;   // open amounts still owed, per currency
+  std::vector<CurrencyAmount> exposure;  // open amounts still owed, per currency
+  // Index bookkeeping (not persisted): the sort keys of the last items of `history` (business
+  // day, rank: 0 for an invoice, 1 + record kind) and of `receivables` (its invoice id), so that
+  // an event that goes last, the usual case, is placed without reading the item it follows (a
+  // cache miss each). Valid only when the list is not empty.
+  std::int32_t history_tail_day = 0;
+  std::int32_t history_tail_rank = 0;
+  std::string last_invoice_id;
   std::vector<CurrencyAmount> unapplied;  // payments and credit notes not allocated
   std::int64_t days_late_sum = 0;         // over receivables settled by payments
   std::uint32_t settled_count = 0;
@@ -228,6 +237,7 @@ struct Customer {
   // Fold bookkeeping (rebuilt by a re-fold, not persisted).
   std::vector<std::uint32_t> suspense;  // records with unmatched or ambiguous money
   std::vector<std::uint32_t> waiting;   // records deferred or awaiting an invoice
+  CustomerProfile profile;
 };
 
 enum class AlertKind : std::uint8_t {

@@ -119,6 +119,11 @@ struct Engine::Impl {
   void mark_dirty(Step& step, std::uint32_t c);
   void mark_full(Step& step, std::uint32_t c);
   bool item_less(HistoryItem a, HistoryItem b) const;
+  // item_less's key but the identity: (business day, 0 for an invoice or 1 + record kind).
+  std::pair<std::int32_t, std::int32_t> item_rank(HistoryItem item) const;
+  // Customer::history_tail_* and last_invoice_id from the lists (after a change other than an
+  // append).
+  void sync_tails(Customer& cu) const;
   void history_insert(Step& step, std::uint32_t c, HistoryItem item);
   void history_erase(Step& step, std::uint32_t c, HistoryItem item);
 

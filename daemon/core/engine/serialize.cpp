@@ -17,7 +17,11 @@ namespace relance::core::engine {
 namespace {
 
 constexpr std::uint8_t receivable_format = 1;
-constexpr std::uint8_t customer_format = 1;
+// 2: no list of the customer's invoice ids after the records (load() rebuilds it from the
+// receivable blobs; it made each customer row grow with its invoice count). load() reads 1 and 2
+// alike: it stops after the records.
+constexpr std::uint8_t customer_format = 2;
+constexpr std::uint8_t customer_format_with_invoice_list = 1;
 
 class Writer {
  public:
@@ -233,9 +237,7 @@ std::string Engine::serialize_customer(const Customer& c) const {
     w.b(d.open);
     w.b(d.kept);
   }
-  // Its receivables (sorted by invoice id) and aggregates.
-  w.u(c.receivables.size());
-  for (std::uint32_t r : c.receivables) w.s(invoice(r));
+  // Its aggregates.
   for (const auto* totals : {&c.exposure, &c.unapplied}) {
     w.u(totals->size());
     for (const CurrencyAmount& t : *totals) {
@@ -261,7 +263,10 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
   for (std::size_t n = 0; n < customer_blobs.size(); ++n) {
     const std::string field = "customers[" + std::to_string(n) + "]";
     Reader in(customer_blobs[n]);
-    if (in.u() != customer_format) return Error{field, "unknown format"};
+    const std::uint64_t format = in.u();
+    if (format != customer_format && format != customer_format_with_invoice_list) {
+      return Error{field, "unknown format"};
+    }
     const std::uint32_t c = impl.customer_of(in.s());
     Customer& cu = impl.customers[c];
     CustomerProfile& p = cu.profile;
@@ -366,6 +371,7 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
     });
     std::sort(cu.history.begin(), cu.history.end(),
               [&](HistoryItem a, HistoryItem b) { return impl.item_less(a, b); });
+    impl.sync_tails(cu);
     impl.mark_dirty(step, c);
   }
   impl.advance_to(step, utc_date(now));

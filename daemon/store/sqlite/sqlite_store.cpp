@@ -85,14 +85,17 @@ struct WriterStatements {
          "ON CONFLICT (source, id) DO NOTHING"},
         // The common case, a row rewritten with the same owner: one seek, and the index on
         // (kind, customer_id, key) untouched. The upsert below rewrites that index entry
-        // whenever it runs, since it sets customer_id.
+        // whenever it runs, since it sets customer_id. Neither writes a row that is already
+        // what it would write (a customer whose blob did not change): no page made dirty.
         {&s.update_state,
          "UPDATE state SET blob = ?4, view_json = ?5 WHERE kind = ?1 AND key = ?2 AND "
-         "customer_id = ?3"},
+         "customer_id = ?3 AND (blob IS NOT ?4 OR view_json IS NOT ?5)"},
         {&s.put_state,
          "INSERT INTO state (kind, key, customer_id, blob, view_json) VALUES (?1, ?2, ?3, ?4, ?5) "
          "ON CONFLICT (kind, key) DO UPDATE SET customer_id = excluded.customer_id, "
-         "blob = excluded.blob, view_json = excluded.view_json"},
+         "blob = excluded.blob, view_json = excluded.view_json WHERE state.customer_id IS NOT "
+         "excluded.customer_id OR state.blob IS NOT excluded.blob OR state.view_json IS NOT "
+         "excluded.view_json"},
         // An open alert raised again keeps the time it was first raised; a resolved one opens
         // again from now.
         {&s.raise_alert,
@@ -438,6 +441,7 @@ class SqliteTransaction final : public Transaction {
                          row.key);
       }
       if (sqlite3_changes(db_.get()) == 1) return {};  // updated in place
+      // Else: a new row, a new owner, or the same row (which the upsert leaves alone too).
     }
     return {};
   }

@@ -1819,7 +1819,8 @@ Changes Engine::apply(const Event& event, Timestamp now) {
   impl.current_step = &step;
   impl.advance_to(step, utc_date(now));
   const Date event_date = utc_date(event.time.value_or(now));
-  const std::string source_id = event.source + sep + event.id;
+  // Built only by the events that need it (not invoices: an allocation each).
+  auto source_id = [&] { return event.source + sep + event.id; };
   std::visit(
       Overloaded{
           [&](const InvoiceData& d) { impl.on_invoice(step, event, d); },
@@ -1834,7 +1835,7 @@ Changes Engine::apply(const Event& event, Timestamp now) {
           },
           [&](const InvoiceWrittenOff& d) {
             Record r = make_record(RecordKind::invoice_written_off, event, now, event_date,
-                                   d.invoice_id + sep + source_id);
+                                   d.invoice_id + sep + source_id());
             r.key = d.invoice_id;
             r.invoices = {d.invoice_id};
             r.note = d.reason.value_or("");
@@ -1883,7 +1884,7 @@ Changes Engine::apply(const Event& event, Timestamp now) {
           },
           [&](const DisputeOpened& d) {
             Record r = make_record(RecordKind::dispute_opened, event, now, event_date,
-                                   d.invoice_id + sep + d.dispute_id.value_or(source_id));
+                                   d.invoice_id + sep + d.dispute_id.value_or(source_id()));
             r.key = d.invoice_id;
             r.invoices = {d.invoice_id};
             r.note = d.dispute_id.value_or("");
@@ -1895,7 +1896,7 @@ Changes Engine::apply(const Event& event, Timestamp now) {
           },
           [&](const DisputeResolved& d) {
             Record r = make_record(RecordKind::dispute_resolved, event, now, event_date,
-                                   d.invoice_id + sep + d.dispute_id.value_or(source_id));
+                                   d.invoice_id + sep + d.dispute_id.value_or(source_id()));
             r.key = d.invoice_id;
             r.invoices = {d.invoice_id};
             r.note = d.dispute_id.value_or("");
@@ -1903,7 +1904,7 @@ Changes Engine::apply(const Event& event, Timestamp now) {
           },
           [&](const PromiseToPayRecorded& d) {
             Record r = make_record(RecordKind::promise, event, now, event_date,
-                                   d.promise_id.value_or(source_id));
+                                   d.promise_id.value_or(source_id()));
             r.key = d.promise_id.value_or("");
             r.customer_id = d.customer_id.value_or("");
             r.invoices = d.invoice_ids;

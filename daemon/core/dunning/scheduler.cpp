@@ -671,20 +671,22 @@ Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
   }
   auto slot = impl_->customer_slot(snapshot.customer_id);
   if (!slot) return slot.error();
-  CustomerState candidate = impl_->customers[*slot];
-  candidate.profile = snapshot;
-  candidate.profile.recent_contacts.clear();
+  CustomerSnapshot profile = snapshot;
+  profile.recent_contacts.clear();
   // Every event changes a customer's exposure, which is none of the scheduler's business: a
-  // profile seen before leaves the schedule (and its holds) as they are.
+  // profile seen before leaves the schedule (and its holds) as they are. Checked before the
+  // customer's state (its list of receivables) is copied.
   const CustomerState& known = impl_->customers[*slot];
   const auto contact_known = [&](Timestamp contact) {
     return std::binary_search(known.contacts.begin(), known.contacts.end(), contact);
   };
-  if (candidate.profile == known.profile && zone == known.zone &&
+  if (profile == known.profile && zone == known.zone &&
       std::all_of(snapshot.recent_contacts.begin(), snapshot.recent_contacts.end(),
                   contact_known)) {
     return {};
   }
+  CustomerState candidate = known;
+  candidate.profile = std::move(profile);
   candidate.zone = zone;
   if (auto assigned = impl_->assign(candidate); !assigned) return assigned.error();
   CustomerState& customer = impl_->customers[*slot];
@@ -800,7 +802,6 @@ std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retr
 }
 
 bool Scheduler::step_waiting(std::string_view customer_id, Channel channel, Timestamp now) {
-  using DueSteps = Impl::DueSteps;
   const auto found_customer = impl_->customer_index.find(std::string(customer_id));
   if (found_customer == impl_->customer_index.end()) return false;
   const CustomerState& customer = impl_->customers[found_customer->second];
@@ -821,8 +822,8 @@ bool Scheduler::step_waiting(std::string_view customer_id, Channel channel, Time
       continue;
     }
     // The step a run would send now, whatever its channel's earlier steps skipped.
-    const DueSteps due = impl_->due_steps(entry, customer, today,
-                                          [&](const Item& item) { return item.planned <= today; });
+    const auto due = impl_->due_steps(entry, customer, today,
+                                      [&](const Item& item) { return item.planned <= today; });
     if (due.chosen &&
         customer.policy->steps[static_cast<std::size_t>(due.items[*due.chosen].index)].channel ==
             channel) {

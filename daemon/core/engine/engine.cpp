@@ -627,9 +627,39 @@ void reset_receivable(Receivable& rv) {
   rv.timeline.clear();
 }
 
+namespace {
+
+FoldedState folded_state(std::uint32_t r, const Receivable& rv,
+                         std::vector<TimelineEntry>& timelines) {
+  const std::size_t begin = timelines.size();
+  timelines.insert(timelines.end(), rv.timeline.begin(), rv.timeline.end());
+  return FoldedState{
+      r,         rv.folded,       rv.cancelled, rv.written_off, rv.open_disputes, rv.base_status,
+      rv.status, rv.open,         rv.promise,   rv.plan,        rv.settled_date,  rv.next_boundary,
+      begin,     timelines.size()};
+}
+
+bool folds_back_to(const Receivable& rv, const FoldedState& before,
+                   const std::vector<TimelineEntry>& timelines) {
+  return rv.folded == before.folded && rv.cancelled == before.cancelled &&
+         rv.written_off == before.written_off && rv.open_disputes == before.open_disputes &&
+         rv.base_status == before.base_status && rv.status == before.status &&
+         rv.open == before.open && rv.promise == before.promise && rv.plan == before.plan &&
+         rv.settled_date == before.settled_date && rv.next_boundary == before.next_boundary &&
+         std::equal(rv.timeline.begin(), rv.timeline.end(),
+                    timelines.begin() + static_cast<std::ptrdiff_t>(before.timeline_begin),
+                    timelines.begin() + static_cast<std::ptrdiff_t>(before.timeline_end));
+}
+
+}  // namespace
+
 void Engine::Impl::refold(Step& step, std::uint32_t c) {
   Customer& cu = customers[c];
   for (std::uint32_t r : cu.receivables) {
+    // Untouched so far in this step: as stored (the date's changes are in step.timed).
+    if (receivable_touched.size() <= r || !receivable_touched[r]) {
+      step.refolded.push_back(folded_state(r, receivables[r], step.refolded_timelines));
+    }
     reset_receivable(receivables[r]);
     touch_receivable(step, r);
   }
@@ -1769,11 +1799,24 @@ Changes Engine::Impl::finish(Step& step) {
 
   // Receivables whose status only the date changed (advance_to re-evaluated them) are reported,
   // nothing more: neither their alerts nor their share of the customer's aggregates depend on it.
-  for (std::uint32_t r : step.timed) touch_receivable(step, r);
+  // A re-folded receivable that folded back to what it was has not changed (flag 2), unless the
+  // date changed its status.
+  for (const FoldedState& before : step.refolded) {
+    if (folds_back_to(receivables[before.receivable], before, step.refolded_timelines)) {
+      receivable_touched[before.receivable] = 2;
+    }
+  }
+  for (std::uint32_t r : step.timed) {
+    if (receivable_touched.size() > r && receivable_touched[r] == 2) {
+      receivable_touched[r] = 1;
+    } else {
+      touch_receivable(step, r);
+    }
+  }
   changes.receivables.reserve(step.receivables.size());
   changes.customers.reserve(step.customers.size());
   for (std::uint32_t r : step.receivables) {
-    changes.receivables.push_back(receivables[r].invoice_id);
+    if (receivable_touched[r] == 1) changes.receivables.push_back(receivables[r].invoice_id);
     receivable_touched[r] = 0;
   }
   for (std::uint32_t c : step.customers) {

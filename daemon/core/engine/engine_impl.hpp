@@ -14,6 +14,25 @@
 
 namespace relance::core::engine {
 
+// What a fold derives on a receivable, as it was before a re-fold reset it (the timeline is a
+// range of Step::refolded_timelines).
+struct FoldedState {
+  std::uint32_t receivable;
+  bool folded;
+  bool cancelled;
+  bool written_off;
+  std::uint8_t open_disputes;
+  Status base_status;
+  Status status;
+  std::int64_t open;
+  std::uint32_t promise;
+  std::uint32_t plan;
+  Date settled_date;
+  Date next_boundary;
+  std::size_t timeline_begin;
+  std::size_t timeline_end;
+};
+
 // What one apply() / advance() touched; turned into Changes at the end.
 struct Step {
   std::vector<std::uint32_t> receivables;
@@ -24,6 +43,11 @@ struct Step {
   std::vector<std::uint32_t> full;
   std::vector<std::uint32_t> folded_records;  // records folded by fold_pending in this step
   std::vector<std::uint32_t> timed;           // receivables whose status the new date alone changed
+  // Receivables a re-fold reset that nothing else in the step had touched: those that fold back
+  // to the same state are not reported (an invoice sorting before its customer's folded history
+  // re-folds all the customer's receivables; most come out as they were).
+  std::vector<FoldedState> refolded;
+  std::vector<TimelineEntry> refolded_timelines;
   bool changed = false;
   void clear() {
     receivables.clear();
@@ -32,6 +56,8 @@ struct Step {
     full.clear();
     folded_records.clear();
     timed.clear();
+    refolded.clear();
+    refolded_timelines.clear();
     changed = false;
   }
 };

@@ -100,6 +100,31 @@ TEST_F(Lifecycle, a_new_day_touches_only_the_receivables_whose_day_came) {
   }
 }
 
+// An invoice sorting before its customer's folded history re-folds the customer: the receivables
+// that fold back to what they were are not reported (nothing to write), those the date changed
+// are.
+TEST_F(Lifecycle, a_refold_reports_only_the_receivables_it_changed) {
+  now = at("2026-01-10");
+  apply(invoice("B", "C1", 10000, "2026-01-05", "2026-01-31"));
+  apply(invoice("C", "C1", 20000, "2026-01-05", "2026-03-31"));
+  apply(payment("P", 5000, "2026-01-08", "C1", {{"C", money(5000)}}));
+  Changes changes = apply(invoice("A", "C1", 30000, "2026-01-02", "2026-02-28"));  // sorts first
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"A"});
+  EXPECT_EQ(changes.customers, std::vector<std::string>{"C1"});
+  EXPECT_EQ(receivable("C").open, 15000);
+
+  // The same, on the day B falls due: B's status changed with the date, C's did not.
+  now = at("2026-02-01");
+  changes = apply(invoice("A0", "C1", 100, "2026-01-01", "2026-03-31"));
+  EXPECT_EQ(changes.receivables, (std::vector<std::string>{"A0", "B"}));
+  EXPECT_EQ(receivable("B").status, Status::overdue);
+
+  // A payment sorting first changes what the fold gives: everything it moved is reported.
+  changes = apply(payment("P0", 100, "2025-12-31", "C1", {{"A0", money(100)}}));
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"A0"});
+  EXPECT_EQ(receivable("A0").status, Status::paid);
+}
+
 // A receivable whose boundary moved (a newer version with a later due date) is not woken at its
 // old date.
 TEST_F(Lifecycle, a_moved_due_date_moves_the_boundary) {

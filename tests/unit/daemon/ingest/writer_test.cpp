@@ -81,7 +81,8 @@ class Outcomes {
     for (const auto& [number, outcome] : received_) {
       if (number == request) return outcome;
     }
-    RELANCE_ASSERT(false && "no outcome for this request");
+    // Not an ASSERT: an unoptimized build would not see that it never returns.
+    ::relance::detail::assertion_failed("an outcome for this request", __FILE__, __LINE__);
   }
 
  private:

@@ -63,8 +63,8 @@ struct WriterStatements {
   Statement commit;
   Statement rollback;
   Statement insert_event;
-  Statement update_state;
   Statement put_state;
+  Statement move_state;
   Statement raise_alert;
   Statement resolve_alert;
   Statement put_source_offset;
@@ -83,19 +83,18 @@ struct WriterStatements {
         {&s.insert_event,
          "INSERT INTO journal (source, id, type, received_at, json) VALUES (?1, ?2, ?3, ?4, ?5) "
          "ON CONFLICT (source, id) DO NOTHING"},
-        // The common case, a row rewritten with the same owner: one seek, and the index on
-        // (kind, customer_id, key) untouched. The upsert below rewrites that index entry
-        // whenever it runs, since it sets customer_id. Neither writes a row that is already
-        // what it would write (a customer whose blob did not change): no page made dirty.
-        {&s.update_state,
-         "UPDATE state SET blob = ?4, view_json = ?5 WHERE kind = ?1 AND key = ?2 AND "
-         "customer_id = ?3 AND (blob IS NOT ?4 OR view_json IS NOT ?5)"},
+        // A new row, or a row rewritten with the same owner: one statement. Setting only blob
+        // and view_json leaves the index on (kind, customer_id, key) untouched. A row that
+        // already holds what it would write is left alone (no page made dirty).
         {&s.put_state,
          "INSERT INTO state (kind, key, customer_id, blob, view_json) VALUES (?1, ?2, ?3, ?4, ?5) "
-         "ON CONFLICT (kind, key) DO UPDATE SET customer_id = excluded.customer_id, "
-         "blob = excluded.blob, view_json = excluded.view_json WHERE state.customer_id IS NOT "
-         "excluded.customer_id OR state.blob IS NOT excluded.blob OR state.view_json IS NOT "
-         "excluded.view_json"},
+         "ON CONFLICT (kind, key) DO UPDATE SET blob = excluded.blob, view_json = "
+         "excluded.view_json WHERE state.customer_id = excluded.customer_id AND (state.blob IS "
+         "NOT excluded.blob OR state.view_json IS NOT excluded.view_json)"},
+        // What the upsert left: a new owner, or nothing to change.
+        {&s.move_state,
+         "UPDATE state SET customer_id = ?3, blob = ?4, view_json = ?5 WHERE kind = ?1 AND key = "
+         "?2 AND customer_id IS NOT ?3"},
         // An open alert raised again keeps the time it was first raised; a resolved one opens
         // again from now.
         {&s.raise_alert,
@@ -429,7 +428,7 @@ class SqliteTransaction final : public Transaction {
 
   Result<void> put_state(const StateRow& row) override {
     RELANCE_ASSERT(!finished_);
-    for (Statement* put : {&statements_.update_state, &statements_.put_state}) {
+    for (Statement* put : {&statements_.put_state, &statements_.move_state}) {
       ResetOnExit reset(*put);
       put->bind(1, std::string_view(kind_text(row.kind)));
       put->bind(2, row.key);
@@ -440,8 +439,8 @@ class SqliteTransaction final : public Transaction {
         return db_.error(std::string("writing the state of ") + kind_text(row.kind) + " " +
                          row.key);
       }
-      if (sqlite3_changes(db_.get()) == 1) return {};  // updated in place
-      // Else: a new row, a new owner, or the same row (which the upsert leaves alone too).
+      if (sqlite3_changes(db_.get()) == 1) return {};  // inserted, or rewritten in place
+      // Else: a new owner, or a row that holds this already (which the update leaves alone).
     }
     return {};
   }

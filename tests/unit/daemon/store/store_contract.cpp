@@ -339,6 +339,14 @@ TEST_P(StoreContract, put_state_replaces_the_row_of_the_same_kind_and_key) {
   EXPECT_EQ(state_blobs(store, StateKind::receivable), Strings{"v3"});
   EXPECT_EQ(*expect_ok(store.find_state_view(StateKind::receivable, "INV-1")), R"({"v":3})");
   EXPECT_EQ(expect_ok(store.customer_state("C-9")).receivables, Strings{"v3"});
+  // Only the owner moved: the row follows it all the same.
+  in_transaction(store, [](Transaction& t) {
+    auto row = receivable_row("INV-1", "C-7", "v3");
+    row.view_json = R"({"v":3})";
+    expect_ok(t.put_state(row));
+  });
+  EXPECT_TRUE(expect_ok(store.customer_state("C-9")).receivables.empty());
+  EXPECT_EQ(expect_ok(store.customer_state("C-7")).receivables, Strings{"v3"});
 }
 
 TEST_P(StoreContract, for_each_state_visits_one_kind_in_key_order) {

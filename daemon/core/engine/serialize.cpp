@@ -17,10 +17,14 @@ namespace relance::core::engine {
 namespace {
 
 constexpr std::uint8_t receivable_format = 1;
-// 2: no list of the customer's invoice ids after the records (load() rebuilds it from the
-// receivable blobs; it made each customer row grow with its invoice count). load() reads 1 and 2
-// alike: it stops after the records.
-constexpr std::uint8_t customer_format = 2;
+// The customer's profile and records, which load() reads; it re-derives the rest by folding.
+// 3: without the aggregates (exposure, unapplied cash, behaviour) that format 2 wrote after the
+// records: they changed with every invoice, so every event rewrote its customer's row.
+// 2: without the list of the customer's invoice ids that format 1 wrote before the aggregates
+// (it made each customer row grow with its invoice count).
+// load() reads the three alike: it stops after the records.
+constexpr std::uint8_t customer_format = 3;
+constexpr std::uint8_t customer_format_with_aggregates = 2;
 constexpr std::uint8_t customer_format_with_invoice_list = 1;
 
 class Writer {
@@ -237,18 +241,6 @@ std::string Engine::serialize_customer(const Customer& c) const {
     w.b(d.open);
     w.b(d.kept);
   }
-  // Its aggregates.
-  for (const auto* totals : {&c.exposure, &c.unapplied}) {
-    w.u(totals->size());
-    for (const CurrencyAmount& t : *totals) {
-      w.currency(t.currency);
-      w.i(t.amount);
-    }
-  }
-  w.i(c.days_late_sum);
-  w.u(c.settled_count);
-  w.u(c.promises_kept);
-  w.u(c.promises_broken);
   return w.take();
 }
 
@@ -264,7 +256,8 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
     const std::string field = "customers[" + std::to_string(n) + "]";
     Reader in(customer_blobs[n]);
     const std::uint64_t format = in.u();
-    if (format != customer_format && format != customer_format_with_invoice_list) {
+    if (format != customer_format && format != customer_format_with_aggregates &&
+        format != customer_format_with_invoice_list) {
       return Error{field, "unknown format"};
     }
     const std::uint32_t c = impl.customer_of(in.s());

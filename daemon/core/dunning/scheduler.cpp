@@ -129,12 +129,7 @@ struct Scheduler::Impl {
     return calendars[customer.calendar];
   }
 
-  TimeZone zone_of(const CustomerState& customer) const {
-    // The pointer came from the tz database, which lives as long as the process.
-    auto zone = TimeZone::find(customer.zone->name());
-    RELANCE_ASSERT(zone.ok());
-    return *zone;
-  }
+  TimeZone zone_of(const CustomerState& customer) const { return TimeZone::of(*customer.zone); }
 
   Date local_date(const CustomerState& customer, Timestamp instant) const {
     const auto local = customer.zone->to_local(instant);

@@ -2,6 +2,7 @@
 
 #include <date/tz.h>
 
+#include <algorithm>
 #include <bitset>
 
 namespace relance::core::dunning {
@@ -17,21 +18,26 @@ constexpr int send_search_days_max = 400;
 
 using DayMask = std::bitset<minutes_per_day>;
 
+// Whether sending is allowed at this minute of a local day, ignoring the day's date. Only quiet
+// hours wrap over midnight.
+bool minute_allowed(const SendWindow& window, std::int64_t minute) {
+  const auto sending = [minute](const LocalTimeRange& range) {
+    return minute >= range.from.count() && minute < range.to.count();
+  };
+  const auto quiet = [minute](const LocalTimeRange& range) {
+    const auto from = range.from.count();
+    const auto to = range.to.count();
+    return from <= to ? (minute >= from && minute < to) : (minute >= from || minute < to);
+  };
+  return std::any_of(window.hours.begin(), window.hours.end(), sending) &&
+         std::none_of(window.quiet_hours.begin(), window.quiet_hours.end(), quiet);
+}
+
 // The minutes of a local day when sending is allowed, ignoring the day's date.
 DayMask minutes_allowed(const SendWindow& window) {
   DayMask mask;
-  for (const LocalTimeRange& range : window.hours) {
-    for (auto m = range.from.count(); m < range.to.count() && m < minutes_per_day; ++m) {
-      mask.set(static_cast<std::size_t>(m));
-    }
-  }
-  for (const LocalTimeRange& range : window.quiet_hours) {
-    const auto from = range.from.count();
-    const auto to = range.to.count();
-    for (int m = 0; m < minutes_per_day; ++m) {
-      const bool quiet = from <= to ? (m >= from && m < to) : (m >= from || m < to);
-      if (quiet) mask.reset(static_cast<std::size_t>(m));
-    }
+  for (int m = 0; m < minutes_per_day; ++m) {
+    if (minute_allowed(window, m)) mask.set(static_cast<std::size_t>(m));
   }
   return mask;
 }
@@ -90,7 +96,7 @@ bool is_send_allowed(Timestamp instant, const TimeZone& zone, const SendWindow& 
   const Date local_date{sys_days(local_day.time_since_epoch())};
   if (!day_allowed(local_date, window, calendar)) return false;
   const auto minute = floor<minutes>(local - local_day).count();
-  return minutes_allowed(window).test(static_cast<std::size_t>(minute));
+  return minute_allowed(window, minute);
 }
 
 Result<Timestamp> next_send_instant(Timestamp instant, std::string_view iana_zone,

@@ -42,6 +42,8 @@ class TimeZone {
  public:
   // An error for a name the database does not know: never a guess or a silent UTC.
   static Result<TimeZone> find(std::string_view iana_name);
+  // A zone found before (its pointer lives as long as the process): no lookup by name.
+  static TimeZone of(const date::time_zone& zone) { return TimeZone(&zone); }
   std::string_view name() const;
   // The local calendar date and wall-clock time of an instant.
   std::chrono::local_time<std::chrono::microseconds> to_local(Timestamp instant) const;

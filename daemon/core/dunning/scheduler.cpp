@@ -122,6 +122,14 @@ struct Scheduler::Impl {
   std::unordered_map<std::string, std::uint32_t> entry_index;
   std::set<std::pair<Timestamp, std::uint32_t>> queue;
   std::unordered_map<WindowKey, Timestamp, WindowKeyHash> window_cache;
+  // The last answer of send_after(): the steps a tick holds all ask for the same retry instant.
+  struct SendAfter {
+    Timestamp instant;
+    const date::time_zone* zone;
+    std::uint32_t calendar;
+    Timestamp open;
+  };
+  mutable std::optional<SendAfter> last_send_after;
 
   Impl(PolicySet set, SchedulerOptions opts) : policies(std::move(set)), options(std::move(opts)) {}
 
@@ -150,10 +158,15 @@ struct Scheduler::Impl {
   }
 
   Timestamp send_after(const CustomerState& customer, Timestamp instant) const {
+    if (last_send_after && last_send_after->instant == instant &&
+        last_send_after->zone == customer.zone && last_send_after->calendar == customer.calendar) {
+      return last_send_after->open;
+    }
     auto open = next_send_instant(instant, zone_of(customer), policies.delivery().send_window,
                                   calendar_of(customer));
     // create() checked that the window opens; a window that never opens is a bug here.
     RELANCE_ASSERT(open.ok());
+    last_send_after = SendAfter{instant, customer.zone, customer.calendar, *open};
     return *open;
   }
 

@@ -315,16 +315,14 @@ std::pair<std::int32_t, std::int32_t> Engine::Impl::item_rank(HistoryItem item) 
 }
 
 bool Engine::Impl::item_less(HistoryItem a, HistoryItem b) const {
-  auto key = [&](HistoryItem item) {
-    if (item.invoice) {
-      const Receivable& r = receivables[item.index];
-      return std::make_tuple(day_number(r.issue_date), 0, std::string_view(r.invoice_id));
-    }
-    const Record& rec = records[item.index];
-    return std::make_tuple(day_number(rec.date), 1 + static_cast<int>(rec.kind),
-                           std::string_view(rec.identity));
+  const auto rank_a = item_rank(a);
+  const auto rank_b = item_rank(b);
+  if (rank_a != rank_b) return rank_a < rank_b;
+  auto identity = [&](HistoryItem item) {
+    return item.invoice ? std::string_view(receivables[item.index].invoice_id)
+                        : std::string_view(records[item.index].identity);
   };
-  return key(a) < key(b);
+  return identity(a) < identity(b);
 }
 
 void Engine::Impl::sync_tails(Customer& cu) const {
@@ -629,23 +627,22 @@ void reset_receivable(Receivable& rv) {
 
 namespace {
 
+FoldFields fold_fields(const Receivable& rv) {
+  return FoldFields{rv.folded,      rv.cancelled,    rv.written_off,  rv.open_disputes,
+                    rv.base_status, rv.status,       rv.open,         rv.promise,
+                    rv.plan,        rv.settled_date, rv.next_boundary};
+}
+
 FoldedState folded_state(std::uint32_t r, const Receivable& rv,
                          std::vector<TimelineEntry>& timelines) {
   const std::size_t begin = timelines.size();
   timelines.insert(timelines.end(), rv.timeline.begin(), rv.timeline.end());
-  return FoldedState{
-      r,         rv.folded,       rv.cancelled, rv.written_off, rv.open_disputes, rv.base_status,
-      rv.status, rv.open,         rv.promise,   rv.plan,        rv.settled_date,  rv.next_boundary,
-      begin,     timelines.size()};
+  return FoldedState{r, fold_fields(rv), begin, timelines.size()};
 }
 
 bool folds_back_to(const Receivable& rv, const FoldedState& before,
                    const std::vector<TimelineEntry>& timelines) {
-  return rv.folded == before.folded && rv.cancelled == before.cancelled &&
-         rv.written_off == before.written_off && rv.open_disputes == before.open_disputes &&
-         rv.base_status == before.base_status && rv.status == before.status &&
-         rv.open == before.open && rv.promise == before.promise && rv.plan == before.plan &&
-         rv.settled_date == before.settled_date && rv.next_boundary == before.next_boundary &&
+  return fold_fields(rv) == before.fields &&
          std::equal(rv.timeline.begin(), rv.timeline.end(),
                     timelines.begin() + static_cast<std::ptrdiff_t>(before.timeline_begin),
                     timelines.begin() + static_cast<std::ptrdiff_t>(before.timeline_end));

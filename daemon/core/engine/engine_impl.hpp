@@ -14,10 +14,9 @@
 
 namespace relance::core::engine {
 
-// What a fold derives on a receivable, as it was before a re-fold reset it (the timeline is a
-// range of Step::refolded_timelines).
-struct FoldedState {
-  std::uint32_t receivable;
+// What a fold derives on a receivable (the fields reset_receivable() resets, and the status and
+// boundary evaluated from them), but its timeline.
+struct FoldFields {
   bool folded;
   bool cancelled;
   bool written_off;
@@ -29,6 +28,14 @@ struct FoldedState {
   std::uint32_t plan;
   Date settled_date;
   Date next_boundary;
+  bool operator==(const FoldFields&) const = default;
+};
+
+// A receivable as it was before a re-fold reset it (its timeline is a range of
+// Step::refolded_timelines).
+struct FoldedState {
+  std::uint32_t receivable;
+  FoldFields fields;
   std::size_t timeline_begin;
   std::size_t timeline_end;
 };

@@ -318,33 +318,28 @@ TEST_P(StoreContract, committed_state_is_found_by_kind_and_key) {
 
 TEST_P(StoreContract, put_state_replaces_the_row_of_the_same_kind_and_key) {
   Store& store = open_store();
+  auto put = [&](const char* owner, const char* blob, const char* view) {
+    in_transaction(store, [&](Transaction& t) {
+      auto row = receivable_row("INV-1", owner, blob);
+      row.view_json = view;
+      expect_ok(t.put_state(row));
+    });
+  };
   in_transaction(store,
                  [](Transaction& t) { expect_ok(t.put_state(receivable_row("INV-1", "", "v1"))); });
-  in_transaction(store, [](Transaction& t) {
-    auto row = receivable_row("INV-1", "C-9", "v2");
-    row.view_json = R"({"v":2})";
-    expect_ok(t.put_state(row));
-  });
+  put("C-9", "v2", R"({"v":2})");
   EXPECT_EQ(state_blobs(store, StateKind::receivable), Strings{"v2"});
   EXPECT_EQ(*expect_ok(store.find_state_view(StateKind::receivable, "INV-1")), R"({"v":2})");
   // The owner moved too: the row is listed under its new customer only.
   EXPECT_TRUE(expect_ok(store.customer_state("")).receivables.empty());
   EXPECT_EQ(expect_ok(store.customer_state("C-9")).receivables, Strings{"v2"});
   // Rewritten with the same owner (the writer's common case).
-  in_transaction(store, [](Transaction& t) {
-    auto row = receivable_row("INV-1", "C-9", "v3");
-    row.view_json = R"({"v":3})";
-    expect_ok(t.put_state(row));
-  });
+  put("C-9", "v3", R"({"v":3})");
   EXPECT_EQ(state_blobs(store, StateKind::receivable), Strings{"v3"});
   EXPECT_EQ(*expect_ok(store.find_state_view(StateKind::receivable, "INV-1")), R"({"v":3})");
   EXPECT_EQ(expect_ok(store.customer_state("C-9")).receivables, Strings{"v3"});
   // Only the owner moved: the row follows it all the same.
-  in_transaction(store, [](Transaction& t) {
-    auto row = receivable_row("INV-1", "C-7", "v3");
-    row.view_json = R"({"v":3})";
-    expect_ok(t.put_state(row));
-  });
+  put("C-7", "v3", R"({"v":3})");
   EXPECT_TRUE(expect_ok(store.customer_state("C-9")).receivables.empty());
   EXPECT_EQ(expect_ok(store.customer_state("C-7")).receivables, Strings{"v3"});
 }

@@ -357,8 +357,17 @@ void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item)
   cu.history.insert(pos, item);
   if (last) std::tie(cu.history_tail_day, cu.history_tail_rank) = rank;
   touch_customer(step, c);
-  // Sorting before something already folded: the fold from that point on is wrong.
-  if (offset < cu.folded) mark_dirty(step, c);
+  if (offset >= cu.folded) return;
+  // Sorting before something already folded: the fold from that point on is wrong, unless the
+  // item is an invoice with only invoices after it and nothing waiting for money (a new open
+  // item changes how a later payment is matched, and may take money in suspense).
+  const bool refold_due = customer_dirty.size() > c && customer_dirty[c];
+  if (item.invoice && offset >= cu.invoices_only_from && !refold_due) {
+    ++cu.folded;
+    fold_invoice(step, c, item.index);
+  } else {
+    mark_dirty(step, c);
+  }
 }
 
 void Engine::Impl::history_erase(Step& step, std::uint32_t c, HistoryItem item) {
@@ -666,6 +675,7 @@ void Engine::Impl::refold(Step& step, std::uint32_t c) {
   cu.suspense.clear();
   cu.waiting.clear();
   cu.folded = 0;
+  cu.invoices_only_from = 0;
   fold_pending(step, c);
 }
 
@@ -682,6 +692,11 @@ void Engine::Impl::fold_pending(Step& step, std::uint32_t c) {
       if (!is_money(records[item.index].kind)) mark_full(step, c);
       step.folded_records.push_back(item.index);
       fold_record(step, c, item.index);
+    }
+    if (!cu.waiting.empty() || !cu.suspense.empty()) {
+      cu.invoices_only_from = cu.folded + 1;
+    } else if (!item.invoice) {
+      cu.invoices_only_from = cu.folded;
     }
   }
 }

@@ -219,7 +219,11 @@ struct Customer {
   std::string id;  // "" is the unassigned bucket: records whose customer is not known yet
   std::vector<std::uint32_t> receivables;  // indices into the engine's receivables, by invoice id
   std::vector<HistoryItem> history;        // canonical order
-  std::size_t folded = 0;                  // history[0, folded) is folded
+  std::uint32_t folded = 0;                // history[0, folded) is folded
+  // From this many folded items on, only invoices were folded and nothing waited or was in
+  // suspense: an invoice that sorts there meets nothing a fold would let it change, and is
+  // folded alone instead of the customer being folded again (not persisted, like `folded`).
+  std::uint32_t invoices_only_from = 0;
   // Aggregates, kept current by apply() and advance().
   std::vector<CurrencyAmount> exposure;  // open amounts still owed, per currency
   // Index bookkeeping (not persisted): the sort keys of the last items of `history` (business

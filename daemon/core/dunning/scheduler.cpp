@@ -3,6 +3,7 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <deque>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -117,7 +118,8 @@ struct Scheduler::Impl {
 
   std::vector<CustomerState> customers;
   std::unordered_map<std::string, std::uint32_t> customer_index;
-  std::vector<Entry> entries;
+  // A deque: a new entry moves none of the others (a vector's growth copied every snapshot).
+  std::deque<Entry> entries;
   std::vector<std::uint32_t> free_slots;
   std::unordered_map<std::string, std::uint32_t> entry_index;
   std::set<std::pair<Timestamp, std::uint32_t>> queue;
@@ -713,7 +715,7 @@ Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
   return {};
 }
 
-Result<DunningProgress> Scheduler::update(const ReceivableSnapshot& snapshot, Timestamp now) {
+Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp now) {
   const auto found = impl_->entry_index.find(snapshot.invoice_id);
   if (snapshot.standing == Standing::closed) {
     DunningProgress progress = snapshot.progress;
@@ -753,16 +755,17 @@ Result<DunningProgress> Scheduler::update(const ReceivableSnapshot& snapshot, Ti
     impl_->customers[*customer].receivables.push_back(slot);
   }
   Entry& entry = impl_->entries[slot];
-  entry.snapshot = snapshot;
+  entry.snapshot = std::move(snapshot);
   entry.snapshot.progress = progress;
   entry.customer = *customer;
   entry.live = true;
   entry.before_run.reset();
   impl_->lift_hold(entry);
   // A pause's end moves the rest of the schedule: the step that was next goes first.
-  if (snapshot.standing == Standing::promised && snapshot.paused_through) {
-    impl_->shift_to(entry, add_days(*snapshot.paused_through, 1));
-  } else if (snapshot.standing == Standing::active && previous && *previous != Standing::active) {
+  const ReceivableSnapshot& now_known = entry.snapshot;
+  if (now_known.standing == Standing::promised && now_known.paused_through) {
+    impl_->shift_to(entry, add_days(*now_known.paused_through, 1));
+  } else if (now_known.standing == Standing::active && previous && *previous != Standing::active) {
     impl_->shift_to(entry, impl_->local_date(impl_->customers[*customer], now));
   }
   impl_->reschedule(slot);

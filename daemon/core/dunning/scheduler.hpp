@@ -177,7 +177,7 @@ class Scheduler {
   // The engine changed a receivable. `now` dates a pause's end (a dispute resolved today).
   // Returns the progress as it now stands (shifted when a pause ended). A receivable of a
   // customer never given takes the default profile.
-  Result<DunningProgress> update(const ReceivableSnapshot& receivable, Timestamp now);
+  Result<DunningProgress> update(ReceivableSnapshot receivable, Timestamp now);
   // Forgets a receivable (same as a closed snapshot).
   void remove(std::string_view invoice_id);
 

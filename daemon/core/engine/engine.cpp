@@ -292,6 +292,11 @@ void Engine::Impl::touch_customer(Step& step, std::uint32_t c) {
   step.customers.push_back(c);
 }
 
+void Engine::Impl::touch_customer_blob(Step& step, std::uint32_t c) {
+  touch_customer(step, c);
+  customer_touched[c] = 2;
+}
+
 void Engine::Impl::mark_full(Step& step, std::uint32_t c) {
   touch_customer(step, c);
   if (customer_full.size() <= c) customer_full.resize(customers.size(), 0);
@@ -338,6 +343,7 @@ void Engine::Impl::sync_tails(Customer& cu) const {
 
 void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item) {
   Customer& cu = customers[c];
+  if (cu.history.empty()) touch_customer_blob(step, c);  // its first row
   if (item.invoice) {
     receivables[item.index].folded = false;
   } else {
@@ -376,6 +382,7 @@ void Engine::Impl::history_erase(Step& step, std::uint32_t c, HistoryItem item) 
   RELANCE_ASSERT(pos != cu.history.end());
   cu.history.erase(pos);
   sync_tails(cu);
+  if (!item.invoice) touch_customer_blob(step, c);
   mark_dirty(step, c);
 }
 
@@ -503,6 +510,7 @@ void Engine::Impl::on_customer(Step& step, const Event& event, const CustomerUps
   profile.time = time;
   profile.tiebreak = tiebreak;
   mark_full(step, c);
+  touch_customer_blob(step, c);
   step.changed = true;
 }
 
@@ -685,10 +693,16 @@ void Engine::Impl::fold_pending(Step& step, std::uint32_t c) {
     HistoryItem item = cu.history[cu.folded++];
     // Incremental evaluation knows what folding an invoice or a payment / credit note touches
     // when nothing waits; anything else is evaluated in full.
-    if (!cu.waiting.empty() || !cu.suspense.empty()) mark_full(step, c);
+    // The customer's blob holds its records and what their fold derives: folding a record, or
+    // an invoice that records wait for or whose money may go to it, changes it.
+    if (!cu.waiting.empty() || !cu.suspense.empty()) {
+      mark_full(step, c);
+      touch_customer_blob(step, c);
+    }
     if (item.invoice) {
       fold_invoice(step, c, item.index);
     } else {
+      touch_customer_blob(step, c);
       if (!is_money(records[item.index].kind)) mark_full(step, c);
       step.folded_records.push_back(item.index);
       fold_record(step, c, item.index);
@@ -1832,7 +1846,7 @@ Changes Engine::Impl::finish(Step& step) {
     receivable_touched[r] = 0;
   }
   for (std::uint32_t c : step.customers) {
-    changes.customers.push_back(customers[c].id);
+    if (customer_touched[c] == 2) changes.customers.push_back(customers[c].id);
     customer_touched[c] = 0;
   }
   for (std::uint32_t c : step.dirty) customer_dirty[c] = 0;

@@ -282,9 +282,11 @@ enum class ApplyOutcome : std::uint8_t {
 struct Changes {
   ApplyOutcome outcome = ApplyOutcome::applied;
   std::vector<std::string> receivables;  // invoice ids, sorted
-  std::vector<std::string> customers;    // customer ids, sorted ("" is the unassigned bucket)
-  std::vector<Alert> raised;             // new, or whose content changed; by id
-  std::vector<std::string> resolved;     // ids of alerts no longer true; sorted
+  // Customer ids whose blob changed (new, profile, records), sorted ("" is the unassigned
+  // bucket); aggregates and views, computed from the blobs, are not a reason.
+  std::vector<std::string> customers;
+  std::vector<Alert> raised;          // new, or whose content changed; by id
+  std::vector<std::string> resolved;  // ids of alerts no longer true; sorted
 };
 
 struct AgingBuckets {

@@ -118,7 +118,7 @@ struct Engine::Impl {
 
   // Step bookkeeping: flags avoid duplicates in Step's vectors.
   std::vector<std::uint8_t> receivable_touched;
-  std::vector<std::uint8_t> customer_touched;
+  std::vector<std::uint8_t> customer_touched;  // 1: touched; 2: its blob changed too
   std::vector<std::uint8_t> customer_dirty;
   std::vector<std::uint8_t> customer_full;
 
@@ -149,6 +149,9 @@ struct Engine::Impl {
   void unindex_invoice(std::uint32_t r, const InvoiceKeys& keys);
   void touch_receivable(Step& step, std::uint32_t r);
   void touch_customer(Step& step, std::uint32_t c);
+  // What the customer's blob holds changed (its profile, its records or what their fold
+  // derived): the customer is reported in Changes.
+  void touch_customer_blob(Step& step, std::uint32_t c);
   void mark_dirty(Step& step, std::uint32_t c);
   void mark_full(Step& step, std::uint32_t c);
   bool item_less(HistoryItem a, HistoryItem b) const;

@@ -37,7 +37,8 @@ TEST_F(Lifecycle, invoice_is_open_then_overdue_when_time_passes_its_due_date) {
   changes = engine.advance(at("2026-02-01"));
   EXPECT_EQ(receivable("A").status, Status::overdue);
   EXPECT_EQ(changes.receivables, std::vector<std::string>{"A"});
-  EXPECT_EQ(changes.customers, std::vector<std::string>{"C1"});
+  // The customer's blob holds neither statuses nor aggregates: nothing of it to write.
+  EXPECT_TRUE(changes.customers.empty());
   EXPECT_EQ(Engine::days_past_due(receivable("A"), day("2026-02-01")), 1);
   // Time never goes back.
   changes = engine.advance(at("2026-01-10"));
@@ -65,7 +66,7 @@ TEST_F(Lifecycle, partially_paid_and_past_due_shows_overdue_with_its_open_amount
 }
 
 // A new day touches only the receivables whose day came (a min-heap of boundaries), whatever
-// else their customers hold; their customers are reported (views have an as-of date).
+// else their customers hold; their customers' blobs do not change (views are computed on read).
 TEST_F(Lifecycle, a_new_day_touches_only_the_receivables_whose_day_came) {
   now = at("2026-01-02");
   for (int i = 0; i < 50; ++i) {
@@ -80,8 +81,8 @@ TEST_F(Lifecycle, a_new_day_touches_only_the_receivables_whose_day_came) {
   apply(dispute("D", "2026-01-03", true));
   Changes changes = engine.advance(at("2026-02-01"));
   EXPECT_EQ(changes.receivables, std::vector<std::string>{"A"});
-  // D is disputed: its status holds, but its customer's view (oldest overdue) moves.
-  EXPECT_EQ(changes.customers, (std::vector<std::string>{"C1", "C2"}));
+  // D is disputed: its status holds; its customer's view (oldest overdue) moves on read.
+  EXPECT_TRUE(changes.customers.empty());
   EXPECT_EQ(receivable("D").status, Status::disputed);
   EXPECT_EQ(receivable("B").status, Status::open);
   EXPECT_EQ(receivable("B").next_boundary, day("2026-02-11"));
@@ -123,6 +124,28 @@ TEST_F(Lifecycle, a_refold_reports_only_the_receivables_it_changed) {
   changes = apply(payment("P0", 100, "2025-12-31", "C1", {{"A0", money(100)}}));
   EXPECT_EQ(changes.receivables, std::vector<std::string>{"A0"});
   EXPECT_EQ(receivable("A0").status, Status::paid);
+}
+
+// The writer rewrites a customer's row only when its blob changes: its first invoice (the row
+// appears), a record (payment, credit note...) and what their fold derives, its profile. Another
+// invoice, even one sorting among the folded ones ("INV-10" after "INV-9"), leaves it as it was.
+TEST_F(Lifecycle, a_customer_is_reported_when_its_blob_changes) {
+  now = at("2026-01-10");
+  Changes changes = apply(invoice("INV-9", "C1", 10000, "2026-01-05", "2026-01-31"));
+  EXPECT_EQ(changes.customers, std::vector<std::string>{"C1"});
+  changes = apply(invoice("INV-11", "C1", 20000, "2026-01-05", "2026-01-31"));
+  EXPECT_TRUE(changes.customers.empty());
+  changes = apply(invoice("INV-10", "C1", 30000, "2026-01-05", "2026-01-31"));
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"INV-10"});
+  EXPECT_TRUE(changes.customers.empty());
+  changes = apply(payment("P", 30000, "2026-01-08", "C1", {}));  // its exact amount: INV-10
+  EXPECT_EQ(changes.receivables, std::vector<std::string>{"INV-10"});
+  EXPECT_EQ(changes.customers, std::vector<std::string>{"C1"});
+  CustomerUpserted profile;
+  profile.customer_id = "C1";
+  profile.name = "Client 1";
+  changes = apply(make_event(EventType::customer_upserted, profile, "c1", at("2026-01-10")));
+  EXPECT_EQ(changes.customers, std::vector<std::string>{"C1"});
 }
 
 // A receivable whose boundary moved (a newer version with a later due date) is not woken at its

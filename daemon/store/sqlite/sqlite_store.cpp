@@ -62,8 +62,11 @@ constexpr std::int64_t wal_bytes_max = std::int64_t{64} << 20;
 // Page cache of each connection, and of all of them together (configure_sqlite_process): the
 // journal's (source, id) index must stay hot for dedupe.
 constexpr std::int64_t page_cache_kib_max = 64 * 1024;
-// SQLite's default page size, which the schema keeps.
-constexpr std::size_t page_bytes = 4096;
+// The page size of a new database (an existing one keeps its own, which is not larger). Twice
+// SQLite's default: the writer's transactions dirty thousands of pages, and each page is a WAL
+// frame written at commit and copied by the checkpointer; half as many of them, and a level less
+// in the trees, gave the Kafka bench 15-20 % more events/s.
+constexpr std::size_t page_bytes = 8192;
 
 // Before the first connection of the process. Once SQLite is initialized (by an earlier store, or
 // another library) each call is refused with SQLITE_MISUSE and changes nothing: both settings
@@ -1046,6 +1049,12 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
 
   auto mode = writer->query_int("SELECT 0", "opening");  // fails early on a file that is not SQLite
   if (!mode) return mode.error();
+  // Before WAL mode, which fixes the page size of a new database; no effect on an existing one.
+  if (auto sized =
+          writer->exec("PRAGMA page_size = " + std::to_string(page_bytes), "setting the page size");
+      !sized) {
+    return sized.error();
+  }
   {
     // journal_mode returns the mode in effect: anything but "wal" (a network filesystem, a
     // read-only directory) would silently lose the reader/writer separation.

@@ -63,6 +63,29 @@ TEST(SqliteStore, new_database_is_in_wal_mode_at_the_latest_schema_version) {
   ASSERT_TRUE(store) << store.error().to_string();
   EXPECT_EQ(query_text(path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(path, "PRAGMA user_version"), std::to_string(sqlite_migrations().size()));
+  EXPECT_EQ(query_text(path, "PRAGMA page_size"), "8192");
+}
+
+// Databases created with SQLite's default page size keep it, and work as before.
+TEST(SqliteStore, database_of_4_kib_pages_keeps_them) {
+  TempDir dir;
+  const std::string path = dir.file("relance.db");
+  exec(path,
+       "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t");
+  ASSERT_EQ(query_text(path, "PRAGMA page_size"), "4096");
+  {
+    auto store = open_sqlite_store({.path = path});
+    ASSERT_TRUE(store) << store.error().to_string();
+    auto transaction = (*store)->begin();
+    ASSERT_TRUE(transaction);
+    ASSERT_TRUE((*transaction)->put_state({StateKind::customer, "C1", "C1", "blob", "{}"}));
+    ASSERT_TRUE((*transaction)->commit());
+  }
+  EXPECT_EQ(query_text(path, "PRAGMA page_size"), "4096");
+  auto store = open_sqlite_store({.path = path});
+  ASSERT_TRUE(store) << store.error().to_string();
+  EXPECT_EQ((*store)->find_state_view(StateKind::customer, "C1").value(),
+            std::optional<std::string>("{}"));
 }
 
 TEST(SqliteStore, database_written_by_a_newer_relanced_is_refused) {

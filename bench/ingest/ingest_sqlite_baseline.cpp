@@ -71,8 +71,10 @@ int main(int argc, char** argv) {
   sqlite3* db = nullptr;
   check(db, sqlite3_open(db_path.c_str(), &db), "open");
   check(db,
-        sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", nullptr, nullptr,
-                     nullptr),
+        // The store's settings for a new database (daemon/store/sqlite/sqlite_store.cpp).
+        sqlite3_exec(
+            db, "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+            nullptr, nullptr, nullptr),
         "pragmas");
   check(db, sqlite3_exec(db, schema.str().c_str(), nullptr, nullptr, nullptr), "schema");
   sqlite3_stmt* insert = nullptr;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/assert.hpp"
-#include "core/engine/large_pages.hpp"
+#include "core/large_pages.hpp"
 
 namespace relance::core::engine {
 

@@ -9,12 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <utility>
 #include <vector>
 
-#include "core/engine/large_pages.hpp"
+#include "core/large_pages.hpp"
 
 namespace relance::core::engine {
 
@@ -63,21 +64,19 @@ class StableVector {
       (block_size * sizeof(T) + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
   // A chunk holds whole blocks and ends on a huge page boundary; its block count (16 to 64) is
   // the one that wastes least of the huge page its last block ends in (resident once touched).
-  static constexpr std::size_t round_up(std::size_t bytes) {
-    return (bytes + large_page_bytes - 1) & ~(large_page_bytes - 1);
-  }
   static constexpr std::size_t blocks_per_chunk = [] {
     std::size_t best = 16;
     for (std::size_t n = 16; n <= 64; ++n) {
       // waste / used, compared without division
-      if ((round_up(n * block_bytes) - n * block_bytes) * (best * block_bytes) <
-          (round_up(best * block_bytes) - best * block_bytes) * (n * block_bytes)) {
+      if ((round_up_to_large_pages(n * block_bytes) - n * block_bytes) * (best * block_bytes) <
+          (round_up_to_large_pages(best * block_bytes) - best * block_bytes) * (n * block_bytes)) {
         best = n;
       }
     }
     return best;
   }();
-  static constexpr std::size_t chunk_bytes = round_up(blocks_per_chunk * block_bytes);
+  static constexpr std::size_t chunk_bytes =
+      round_up_to_large_pages(blocks_per_chunk * block_bytes);
   static_assert(alignof(T) <= alignof(std::max_align_t));
 
   struct Chunk {
@@ -87,9 +86,8 @@ class StableVector {
 
   T* new_block() {
     if (chunks_.empty() || chunks_.back().used + block_bytes > chunk_bytes) {
-      void* memory = std::aligned_alloc(large_page_bytes, chunk_bytes);
+      void* memory = allocate_large_pages(chunk_bytes);
       if (memory == nullptr) throw std::bad_alloc();
-      (void)madvise(memory, chunk_bytes, MADV_HUGEPAGE);  // advice only
       chunks_.push_back({memory, 0});
     }
     Chunk& chunk = chunks_.back();

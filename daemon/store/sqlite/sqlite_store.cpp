@@ -1,7 +1,5 @@
 #include "store/sqlite/sqlite_store.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/large_pages.hpp"
 #include "store/migrations.hpp"
 #include "store/outbox_json.hpp"
 #include "store/sqlite/connection.hpp"
@@ -87,12 +86,8 @@ void configure_sqlite_process() {
   // SQLite writes every slot when it starts: the block (66 MiB) is resident from the first
   // store's opening on, in transparent huge pages where the kernel gives them (a fault per 4 KiB
   // page otherwise: 0.17 s at each start). Never freed: SQLite uses it until the process ends.
-  constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
-  const std::size_t block_bytes =
-      (slot_bytes * slots + huge_page_bytes - 1) / huge_page_bytes * huge_page_bytes;
-  void* block = std::aligned_alloc(huge_page_bytes, block_bytes);
+  void* block = core::allocate_large_pages(slot_bytes * slots);
   if (block == nullptr) return;
-  (void)madvise(block, block_bytes, MADV_HUGEPAGE);  // advice only
   if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, block, static_cast<int>(slot_bytes),
                      static_cast<int>(slots)) != SQLITE_OK) {
     std::free(block);

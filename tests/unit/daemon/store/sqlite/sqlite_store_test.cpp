@@ -150,8 +150,10 @@ TEST(SqliteStore, wal_stays_bounded_by_the_checkpoints_run_beside_the_writer) {
   const std::string path = dir.file("relance.db");
   constexpr int checkpoint_pages = 32;
   constexpr int pages_max = 256;
-  auto store = open_sqlite_store(
-      {.path = path, .wal_checkpoint_pages = checkpoint_pages, .wal_pages_max = pages_max});
+  auto store = open_sqlite_store({.path = path,
+                                  .wal_checkpoint_pages = checkpoint_pages,
+                                  .wal_restart_pages = pages_max / 2,
+                                  .wal_pages_max = pages_max});
   ASSERT_TRUE(store) << store.error().to_string();
   const std::int64_t page_bytes = std::stoll(query_text(path, "PRAGMA page_size"));
   // 300 commits of a 32 KiB row each: about 2,700 pages of WAL if nothing were checkpointed.

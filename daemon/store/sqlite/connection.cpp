@@ -8,13 +8,14 @@ Connection::~Connection() {
   sqlite3_close_v2(db_);
 }
 
-Result<Connection> Connection::open(const std::string& path, Access access, int busy_timeout_ms) {
+Result<Connection> Connection::open(const std::string& path, Access access, int busy_timeout_ms,
+                                    const char* vfs) {
   Connection connection;
   connection.path_ = path;
   const int flags = SQLITE_OPEN_NOMUTEX |
                     (access == Access::read_only ? SQLITE_OPEN_READONLY
                                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &connection.db_, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &connection.db_, flags, vfs);
   if (rc != SQLITE_OK) {
     if (connection.db_ == nullptr) {
       return Error{"", "SQLite database " + path + ": " + sqlite3_errstr(rc) + " (while opening)"};

@@ -29,7 +29,9 @@ class Connection {
   }
   Connection(const Connection&) = delete;
 
-  static Result<Connection> open(const std::string& path, Access access, int busy_timeout_ms);
+  // `vfs`: a registered VFS's name; nullptr for the default one.
+  static Result<Connection> open(const std::string& path, Access access, int busy_timeout_ms,
+                                 const char* vfs = nullptr);
 
   sqlite3* get() const { return db_; }
   const std::string& path() const { return path_; }

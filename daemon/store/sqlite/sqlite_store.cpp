@@ -19,6 +19,7 @@
 #include "store/outbox_json.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrate.hpp"
+#include "store/sqlite/wal_buffer.hpp"
 
 namespace relance::store {
 
@@ -1053,9 +1054,11 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   }
   static std::once_flag sqlite_configured;
   std::call_once(sqlite_configured, configure_sqlite_process);
+  // Its WAL writes gathered into large blocks (store/sqlite/wal_buffer.hpp).
   auto writer = Connection::open(options.path, Connection::Access::read_write_create,
-                                 options.busy_timeout_ms);
+                                 options.busy_timeout_ms, sqlite::wal_buffer_vfs());
   if (!writer) return writer.error();
+  sqlite::drop_on_rollback(writer->get());
 
   auto mode = writer->query_int("SELECT 0", "opening");  // fails early on a file that is not SQLite
   if (!mode) return mode.error();

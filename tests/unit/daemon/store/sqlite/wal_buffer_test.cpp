@@ -49,8 +49,8 @@ std::int64_t count(Connection& db, const std::string& where = "1") {
 
 // 1 when PRAGMA integrity_check finds nothing wrong.
 std::int64_t integrity_ok(Connection& db) {
-  auto ok = db.query_int(
-      "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'", "test");
+  auto ok = db.query_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'",
+                         "test");
   return ok ? *ok : -1;
 }
 

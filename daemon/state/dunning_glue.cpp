@@ -188,13 +188,9 @@ void DunningGlue::check_terms(const core::engine::Receivable& receivable,
 
 TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
   core::dunning::TickResult result = scheduler_.tick(now);
-  // The progress the tick reached, less that of the invoices whose action is held.
-  std::map<std::string, DunningProgress> reached;
-  for (core::dunning::ProgressChange& change : result.progress) {
-    reached.insert_or_assign(std::move(change.invoice_id), change.progress);
-  }
   TickOutput output;
-  std::set<std::string> held_invoices;
+  // Invoices whose action is held: their progress is the one hold() restored, not the tick's.
+  std::vector<std::string> held_invoices;
   std::set<std::string> contacted;
   // Customers whose steps moved: their held-step alerts are checked at the end.
   std::set<std::string> ran;
@@ -219,10 +215,9 @@ TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
       continue;
     }
     ++output.held;
-    for (const core::dunning::ProgressChange& restored :
+    for (core::dunning::ProgressChange& restored :
          scheduler_.hold(action, now + setup_->retry_delay)) {
-      reached.erase(restored.invoice_id);
-      held_invoices.insert(restored.invoice_id);
+      held_invoices.push_back(std::move(restored.invoice_id));
     }
     std::vector<std::string> invoice_ids;
     for (const auto& line : action.invoices) invoice_ids.push_back(line.invoice_id);
@@ -242,9 +237,14 @@ TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
                   outcome.failure->reason + "; the step is held and tried again until it goes out");
     if (reported) output.outgoing.push_back({std::move(action), std::move(outcome)});
   }
-  for (auto& [invoice_id, progress] : reached) {
-    progress_[invoice_id] = progress;
-    changed_progress_.insert(invoice_id);
+  std::sort(held_invoices.begin(), held_invoices.end());
+  const auto held = [&](const std::string& invoice_id) {
+    return std::binary_search(held_invoices.begin(), held_invoices.end(), invoice_id);
+  };
+  for (core::dunning::ProgressChange& change : result.progress) {
+    if (held(change.invoice_id)) continue;
+    progress_[change.invoice_id] = change.progress;
+    changed_progress_.insert(std::move(change.invoice_id));
   }
   // One contact per customer and run, whatever the number of actions (as the scheduler), and
   // none when nothing went out.
@@ -257,7 +257,7 @@ TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
   }
   for (core::dunning::SkippedStep& skipped : result.skipped) {
     // Not skipped yet: the run that would skip them is held, and is run again.
-    if (!held_invoices.contains(skipped.invoice_id)) output.skipped.push_back(std::move(skipped));
+    if (!held(skipped.invoice_id)) output.skipped.push_back(std::move(skipped));
   }
   for (const std::string& customer_id : ran) settle_held(customer_id, now);
   return output;

@@ -17,7 +17,8 @@ constexpr sqlite3_int64 write_bytes_max = 124 * 1024;
 constexpr sqlite3_int64 buffer_bytes = 16 * write_bytes_max;
 
 // A WAL file: the default VFS's file right after this header, and the bytes not yet written to
-// it, which stand at [start, start + used) in the file (no buffer: every write goes through).
+// it, which stand at [start, start + used) in the file. `data` is null for a file left unbuffered
+// (buffering_open): its writes go straight through.
 struct BufferedFile {
   sqlite3_file base;  // base.pMethods: buffered_methods
   sqlite3_file* file;

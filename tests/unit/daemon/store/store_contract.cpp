@@ -418,6 +418,31 @@ TEST_P(StoreContract, customer_state_reads_the_customer_and_its_receivables_blob
   EXPECT_TRUE(none.receivables.empty());
 }
 
+TEST_P(StoreContract, customer_state_survives_closing_and_reopening) {
+  {
+    Store& store = open_store();
+    in_transaction(store, [&](Transaction& t) {
+      expect_ok(t.put_state(receivable_row("INV-B", "C-1", "b")));
+      expect_ok(t.put_state(receivable_row("INV-A", "C-1", "a")));
+      expect_ok(t.put_state(receivable_row("INV-C", "C-2", "c")));
+    });
+    in_transaction(store, [&](Transaction& t) {  // a new owner
+      expect_ok(t.put_state(receivable_row("INV-C", "C-1", "c2")));
+    });
+    close_store();
+  }
+  Store& store = open_store();
+  EXPECT_EQ(expect_ok(store.customer_state("C-1")).receivables, (Strings{"a", "b", "c2"}));
+  EXPECT_TRUE(expect_ok(store.customer_state("C-2")).receivables.empty());
+  auto owner = expect_ok(store.receivable_owner_state("INV-C"));
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->customer_id, "C-1");
+  in_transaction(store, [&](Transaction& t) {
+    expect_ok(t.put_state(receivable_row("INV-0", "C-1", "zero")));
+  });
+  EXPECT_EQ(expect_ok(store.customer_state("C-1")).receivables, (Strings{"zero", "a", "b", "c2"}));
+}
+
 TEST_P(StoreContract, receivable_owner_state_follows_the_receivable_to_its_customer) {
   Store& store = open_store();
   in_transaction(store, [](Transaction& t) {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <thread>
 #include <tuple>
@@ -319,23 +320,21 @@ class ReceivablesByCustomer {
     std::lock_guard lock(mutex_);
     auto found = keys_.find(customer_id);
     if (found == keys_.end()) found = keys_.emplace(std::string(customer_id), Keys{}).first;
+    // A set, not a sorted vector: ids do not always arrive in their sort order ("INV-10000"
+    // after "INV-9999"), and a vector would move the customer's later ids at each such insert.
     Keys& keys = found->second;
-    if (keys.empty() || keys.back() < invoice_id) {  // the usual case: ids that grow
-      keys.emplace_back(invoice_id);
-      return;
-    }
-    const auto at = std::lower_bound(keys.begin(), keys.end(), invoice_id);
-    if (at == keys.end() || *at != invoice_id) keys.emplace(at, invoice_id);
+    if (!keys.contains(invoice_id)) keys.emplace(invoice_id);
   }
   // In key order.
   std::vector<std::string> of(std::string_view customer_id) const {
     std::lock_guard lock(mutex_);
     const auto found = keys_.find(customer_id);
-    return found == keys_.end() ? std::vector<std::string>{} : found->second;
+    if (found == keys_.end()) return {};
+    return std::vector<std::string>(found->second.begin(), found->second.end());
   }
 
  private:
-  using Keys = std::vector<std::string>;
+  using Keys = std::set<std::string, std::less<>>;
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view text) const {

@@ -1157,10 +1157,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   static std::once_flag sqlite_configured;
   std::call_once(sqlite_configured, configure_sqlite_process);
   // Its WAL writes gathered into large blocks (store/sqlite/wal_buffer.hpp).
-  auto writer = Connection::open(options.path, Connection::Access::read_write_create,
-                                 options.busy_timeout_ms, sqlite::wal_buffer_vfs());
+  auto writer = sqlite::open_buffered_writer(options.path, options.busy_timeout_ms);
   if (!writer) return writer.error();
-  sqlite::drop_on_rollback(writer->get());
 
   auto mode = writer->query_int("SELECT 0", "opening");  // fails early on a file that is not SQLite
   if (!mode) return mode.error();

@@ -203,6 +203,11 @@ const char* wal_buffer_vfs() {
   return ok ? vfs_name : nullptr;
 }
 
-void drop_on_rollback(sqlite3* db) { sqlite3_rollback_hook(db, drop_wal_buffer, db); }
+Result<Connection> open_buffered_writer(const std::string& path, int busy_timeout_ms) {
+  auto db = Connection::open(path, Connection::Access::read_write_create, busy_timeout_ms,
+                             wal_buffer_vfs());
+  if (db) sqlite3_rollback_hook(db->get(), drop_wal_buffer, db->get());
+  return db;
+}
 
 }  // namespace relance::store::sqlite

@@ -7,10 +7,15 @@
 // same offsets, synced at the same moments: what a commit makes durable does not change.
 //
 // Data left in the buffer outside a commit belongs to a transaction that rolled back; another
-// connection may write over those offsets next, so it is dropped at once (`drop_on_rollback`),
-// never written late. Files other than WALs go straight to the default VFS.
+// connection may write over those offsets next, so a rollback hook drops it at once, never
+// written late. Files other than WALs go straight to the default VFS.
 
 #include <sqlite3.h>
+
+#include <string>
+
+#include "core/result.hpp"
+#include "store/sqlite/connection.hpp"
 
 namespace relance::store::sqlite {
 
@@ -18,8 +23,8 @@ namespace relance::store::sqlite {
 // be, in which case the default VFS serves (same data, one write per frame).
 const char* wal_buffer_vfs();
 
-// Installs, on a connection opened on wal_buffer_vfs(), the rollback hook that drops what its WAL
-// buffer holds. A connection that writes needs it; it replaces any rollback hook.
-void drop_on_rollback(sqlite3* db);
+// A read-write connection on wal_buffer_vfs(), with the rollback hook that drops what its WAL
+// buffer holds (the connection's only rollback hook: another one would replace it).
+Result<Connection> open_buffered_writer(const std::string& path, int busy_timeout_ms);
 
 }  // namespace relance::store::sqlite

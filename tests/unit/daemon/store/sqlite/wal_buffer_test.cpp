@@ -15,9 +15,8 @@ using relance::store::testing::TempDir;
 // A connection as the store's writer has it: WAL, synchronous=FULL, its WAL writes buffered.
 // `cache_pages`: a small page cache makes SQLite spill pages into the WAL before the commit.
 Connection open_buffered(const std::string& path, int cache_pages) {
-  auto db = Connection::open(path, Connection::Access::read_write_create, 1000, wal_buffer_vfs());
+  auto db = open_buffered_writer(path, 1000);
   RELANCE_ASSERT(db.ok());
-  drop_on_rollback(db->get());
   RELANCE_ASSERT(db->exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                           "PRAGMA cache_size = " +
                               std::to_string(cache_pages) +

@@ -108,6 +108,7 @@ bool DunningApplier::advance_due(core::Timestamp now) const {
 
 Result<void> DunningApplier::advance(store::Transaction& transaction, core::Timestamp now) {
   now_ = std::max(now_, now);
+  advancing_ = true;
   return engine_.advance(transaction, now);
 }
 
@@ -131,7 +132,10 @@ Result<void> DunningApplier::write(store::Transaction& transaction) {
   }
   const core::engine::Engine& engine = engine_.engine();
   glue_->sync(engine, engine_.changed_receivables(), engine_.changed_customers(), now_);
-  if (glue_->due(now_)) {
+  const bool tick_allowed = std::exchange(advancing_, false) || !last_tick_ ||
+                            now_ - *last_tick_ >= glue_->setup().tick_interval;
+  if (tick_allowed && glue_->due(now_)) {
+    pending_tick_ = now_;
     TickOutput output = glue_->tick(engine, now_);
     for (const Outgoing& outgoing : output.outgoing) {
       const core::dunning::Action& action = outgoing.action;
@@ -209,6 +213,7 @@ Result<void> DunningApplier::write(store::Transaction& transaction) {
 
 void DunningApplier::committed() {
   engine_.committed();
+  if (pending_tick_) last_tick_ = std::exchange(pending_tick_, std::nullopt);
   enqueued_total_ += enqueued_;
   const bool wake = enqueued_ > 0;
   enqueued_ = 0;
@@ -221,6 +226,8 @@ void DunningApplier::committed() {
 void DunningApplier::rolled_back() {
   engine_.rolled_back();
   enqueued_ = 0;
+  advancing_ = false;
+  pending_tick_.reset();
   // The scheduler may have moved on (a tick) in memory: start again from the stored state.
   (void)glue_->take_changed_progress();
   (void)glue_->take_changed_contacts();

@@ -7,6 +7,10 @@
 // the level shown in the receivable's view. A restart loads that progress: nothing already
 // enqueued is enqueued again (the outbox also ignores a key it holds), the schedule continues.
 //
+// The scheduler ticks in the transaction when steps are due, but while events come in no more
+// often than DunningSetup::tick_interval (the writer's timer ticks at that pace anyway): under a
+// burst, a customer's new invoices are then taken in one run, not in one run per transaction.
+//
 // An action that cannot be rendered (no address, a template or a rate missing for the date) is
 // not enqueued: it raises an alert naming the customer and the cause, and is logged; the step
 // is held (the receivable keeps its level) and tried again later, when the data changes or at
@@ -80,6 +84,11 @@ class DunningApplier final : public ingest::Applier {
   EngineApplier& engine_;
   std::unique_ptr<DunningGlue> glue_;
   core::Timestamp now_{};  // the latest `now` of apply() and advance()
+  // DunningSetup::tick_interval: a transaction of events ticks only once the last tick is that
+  // old; one of advance() (the writer's timer, every tick_interval) ticks whenever steps are due.
+  bool advancing_ = false;
+  std::optional<core::Timestamp> last_tick_;     // committed
+  std::optional<core::Timestamp> pending_tick_;  // in the open transaction
   bool needs_rebuild_ = false;
   std::uint64_t engine_generation_ = 0;  // the engine's reload the schedule was built from
   std::atomic<bool> rescan_{false};

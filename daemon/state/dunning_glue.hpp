@@ -52,6 +52,10 @@ struct DunningSetup {
   // unless new data brings it back sooner. Long next to the writer's tick: what is missing is
   // mostly data (an address, which reschedules at once when it comes) or config (a restart).
   std::chrono::microseconds retry_delay{std::chrono::hours(1)};
+  // While events come in, due steps are looked for at most this often (dunning.tick_interval),
+  // so that a customer's invoices arriving in a burst make one run, not one per transaction.
+  // 0: at every transaction.
+  std::chrono::microseconds tick_interval{0};
 };
 
 // An alert for operators about dunning (the engine's are about reconciliation).

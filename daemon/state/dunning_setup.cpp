@@ -87,6 +87,7 @@ Result<std::shared_ptr<const DunningSetup>> load_dunning_setup(const config::Con
   setup->scheduler.default_timezone = dunning.default_timezone;
   setup->scheduler.statement_soon_due_days = dunning.statement_soon_due_days;
   setup->retry_delay = dunning.retry_interval;
+  setup->tick_interval = dunning.tick_interval;
   setup->scheduler.instalment_template = std::string(instalment_template);
   setup->render.company = {dunning.company_name, dunning.company_iban, dunning.company_bic,
                            dunning.company_email};

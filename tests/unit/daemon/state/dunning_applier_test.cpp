@@ -257,6 +257,47 @@ TEST(DunningApplier, courtesy_reminder_goes_out_five_days_before_the_due_date_in
   EXPECT_EQ(harness.outbox().size(), 1u);
 }
 
+TEST(DunningApplier, invoices_arriving_in_a_burst_wait_for_the_next_tick_and_make_one_message) {
+  Harness harness;  // dunning.tick_interval: 30 s
+  ASSERT_EQ(harness.config().dunning.tick_interval, 30s);
+  // Tuesday 7 April 2026, 10:00 in Paris: in the send window. C-1's overdue invoice ticks at once.
+  harness.write(
+      {customer("C-1", {"compta@un.fr"}, at("2026-04-07T08:00:00Z")),
+       invoice("I-1", "C-1", 10'000, "2026-02-02", "2026-03-04", at("2026-04-07T08:00:00Z"))},
+      at("2026-04-07T08:00:00Z"));
+  ASSERT_EQ(harness.outbox().size(), 1u);
+  // C-2's two overdue invoices come 10 s and 20 s later: no transaction of events ticks again
+  // before 30 s have passed...
+  harness.write(
+      {customer("C-2", {"compta@deux.fr"}, at("2026-04-07T08:00:10Z")),
+       invoice("I-2", "C-2", 20'000, "2026-02-02", "2026-03-04", at("2026-04-07T08:00:10Z"))},
+      at("2026-04-07T08:00:10Z"));
+  harness.write(
+      {invoice("I-3", "C-2", 30'000, "2026-02-03", "2026-03-05", at("2026-04-07T08:00:20Z"))},
+      at("2026-04-07T08:00:20Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
+  // ...and the writer's timer (every tick_interval) finds both: one message, not one per
+  // transaction (the second would have waited 48 h for contact pressure).
+  EXPECT_TRUE(harness.dunning().advance_due(at("2026-04-07T08:00:25Z")));
+  harness.advance(at("2026-04-07T08:00:25Z"));
+  auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].customer_id, "C-2");
+  EXPECT_EQ(rows[1].invoice_ids, (std::vector<std::string>{"I-2", "I-3"}));
+  // Once the last tick is 30 s old, a transaction of events ticks again by itself.
+  harness.write(
+      {customer("C-3", {"compta@trois.fr"}, at("2026-04-07T08:00:54Z")),
+       invoice("I-4", "C-3", 40'000, "2026-02-02", "2026-03-04", at("2026-04-07T08:00:54Z"))},
+      at("2026-04-07T08:00:54Z"));
+  EXPECT_EQ(harness.outbox().size(), 2u);
+  harness.write(
+      {invoice("I-5", "C-3", 50'000, "2026-02-02", "2026-03-04", at("2026-04-07T08:00:55Z"))},
+      at("2026-04-07T08:00:55Z"));
+  rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].invoice_ids, (std::vector<std::string>{"I-4", "I-5"}));
+}
+
 class RecordingSink final : public connectors::Sink {
  public:
   std::string_view name() const override { return "email.file"; }

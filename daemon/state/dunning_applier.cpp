@@ -48,7 +48,7 @@ Result<std::unique_ptr<DunningApplier>> DunningApplier::open(
 }
 
 Result<void> DunningApplier::rebuild() {
-  std::unordered_map<std::string, DunningProgress> progress;
+  core::StringMap<DunningProgress> progress;
   auto read_progress =
       store_.for_each_state(store::StateKind::dunning, [&](std::string_view blob) -> Result<void> {
         auto parsed = parse_progress_json(blob);

@@ -50,8 +50,7 @@ Result<std::unique_ptr<DunningGlue>> DunningGlue::create(std::shared_ptr<const D
 }
 
 Result<void> DunningGlue::rebuild(
-    const Engine& engine, core::Timestamp now,
-    std::unordered_map<std::string, DunningProgress> progress,
+    const Engine& engine, core::Timestamp now, core::StringMap<DunningProgress> progress,
     std::unordered_map<std::string, std::vector<core::Timestamp>> contacts,
     std::set<std::string> open_alerts) {
   auto scheduler =

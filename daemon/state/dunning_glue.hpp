@@ -31,6 +31,7 @@
 #include "core/dunning/scheduler.hpp"
 #include "core/dunning/templates.hpp"
 #include "core/engine/engine.hpp"
+#include "core/string_map.hpp"
 #include "state/render.hpp"
 
 namespace relance::state {
@@ -96,7 +97,7 @@ class DunningGlue {
   // recent contacts per customer, the ids of the dunning alerts open (to resolve them when
   // their cause goes). Receivables of customers not owned are left out.
   Result<void> rebuild(const core::engine::Engine& engine, core::Timestamp now,
-                       std::unordered_map<std::string, core::dunning::DunningProgress> progress,
+                       core::StringMap<core::dunning::DunningProgress> progress,
                        std::unordered_map<std::string, std::vector<core::Timestamp>> contacts,
                        std::set<std::string> open_alerts = {});
 
@@ -156,11 +157,11 @@ class DunningGlue {
   std::shared_ptr<const DunningSetup> setup_;
   Ownership owns_;
   core::dunning::Scheduler scheduler_;
-  std::unordered_map<std::string, core::dunning::DunningProgress> progress_;
+  core::StringMap<core::dunning::DunningProgress> progress_;
   std::unordered_map<std::string, std::vector<core::Timestamp>> contacts_;
   // Open dunning alerts by id, with the message they were raised with (empty: opened before
   // a restart): resolved when the cause goes away, not raised again with the same message.
-  std::unordered_map<std::string, std::string> open_alerts_;
+  core::StringMap<std::string> open_alerts_;
   struct HeldAlert {
     std::string_view kind;
     core::dunning::Channel channel;

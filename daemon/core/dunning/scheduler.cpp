@@ -10,6 +10,7 @@
 
 #include "core/dunning/contact_pressure.hpp"
 #include "core/dunning/send_window.hpp"
+#include "core/string_map.hpp"
 
 namespace relance::core::dunning {
 
@@ -117,11 +118,11 @@ struct Scheduler::Impl {
   const date::time_zone* default_zone = nullptr;
 
   std::vector<CustomerState> customers;
-  std::unordered_map<std::string, std::uint32_t> customer_index;
+  StringMap<std::uint32_t> customer_index;
   // A deque: a new entry moves none of the others (a vector's growth copied every snapshot).
   std::deque<Entry> entries;
   std::vector<std::uint32_t> free_slots;
-  std::unordered_map<std::string, std::uint32_t> entry_index;
+  StringMap<std::uint32_t> entry_index;
   std::set<std::pair<Timestamp, std::uint32_t>> queue;
   std::unordered_map<WindowKey, Timestamp, WindowKeyHash> window_cache;
   // The last answer of send_after(): the steps a tick holds all ask for the same retry instant.
@@ -716,10 +717,10 @@ Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
 }
 
 Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp now) {
-  const auto found = impl_->entry_index.find(snapshot.invoice_id);
   if (snapshot.standing == Standing::closed) {
     DunningProgress progress = snapshot.progress;
-    if (found != impl_->entry_index.end()) {
+    if (const auto found = impl_->entry_index.find(snapshot.invoice_id);
+        found != impl_->entry_index.end()) {
       progress = impl_->entries[found->second].snapshot.progress;
       impl_->forget(found->second);
     }
@@ -728,10 +729,12 @@ Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp
   auto customer = impl_->customer_slot(snapshot.customer_id);
   if (!customer) return customer.error();
 
+  // One lookup, whether the receivable is known or new (its slot is given below).
+  const auto [found, added] = impl_->entry_index.try_emplace(snapshot.invoice_id, none);
   std::uint32_t slot;
   std::optional<Standing> previous;
   DunningProgress progress = snapshot.progress;
-  if (found != impl_->entry_index.end()) {
+  if (!added) {
     slot = found->second;
     Entry& entry = impl_->entries[slot];
     previous = entry.snapshot.standing;
@@ -751,7 +754,7 @@ Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp
       slot = impl_->free_slots.back();
       impl_->free_slots.pop_back();
     }
-    impl_->entry_index.emplace(snapshot.invoice_id, slot);
+    found->second = slot;
     impl_->customers[*customer].receivables.push_back(slot);
   }
   Entry& entry = impl_->entries[slot];
@@ -773,7 +776,7 @@ Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp
 }
 
 void Scheduler::remove(std::string_view invoice_id) {
-  const auto found = impl_->entry_index.find(std::string(invoice_id));
+  const auto found = impl_->entry_index.find(invoice_id);
   if (found != impl_->entry_index.end()) impl_->forget(found->second);
 }
 
@@ -813,7 +816,7 @@ std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retr
 }
 
 bool Scheduler::step_waiting(std::string_view customer_id, Channel channel, Timestamp now) {
-  const auto found_customer = impl_->customer_index.find(std::string(customer_id));
+  const auto found_customer = impl_->customer_index.find(customer_id);
   if (found_customer == impl_->customer_index.end()) return false;
   const CustomerState& customer = impl_->customers[found_customer->second];
   const Date today = impl_->local_date(customer, now);
@@ -850,13 +853,13 @@ std::optional<Timestamp> Scheduler::next_moment() const {
 }
 
 std::optional<Timestamp> Scheduler::scheduled_at(std::string_view invoice_id) const {
-  const auto found = impl_->entry_index.find(std::string(invoice_id));
+  const auto found = impl_->entry_index.find(invoice_id);
   if (found == impl_->entry_index.end()) return std::nullopt;
   return impl_->entries[found->second].moment;
 }
 
 std::optional<DunningProgress> Scheduler::progress(std::string_view invoice_id) const {
-  const auto found = impl_->entry_index.find(std::string(invoice_id));
+  const auto found = impl_->entry_index.find(invoice_id);
   if (found == impl_->entry_index.end()) return std::nullopt;
   return impl_->entries[found->second].snapshot.progress;
 }

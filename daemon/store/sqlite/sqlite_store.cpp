@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/large_pages.hpp"
+#include "core/string_map.hpp"
 #include "store/migrations.hpp"
 #include "store/outbox_json.hpp"
 #include "store/sqlite/connection.hpp"
@@ -335,14 +336,8 @@ class ReceivablesByCustomer {
 
  private:
   using Keys = std::set<std::string, std::less<>>;
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const {
-      return std::hash<std::string_view>()(text);
-    }
-  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Keys, Hash, std::equal_to<>> keys_;
+  core::StringMap<Keys> keys_;
 };
 
 // Between the writer's transactions and the checkpointer: a checkpoint that must not race the

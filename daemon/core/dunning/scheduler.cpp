@@ -3,13 +3,13 @@
 #include <date/tz.h>
 
 #include <algorithm>
-#include <deque>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
 #include "core/dunning/contact_pressure.hpp"
 #include "core/dunning/send_window.hpp"
+#include "core/stable_vector.hpp"
 #include "core/string_map.hpp"
 
 namespace relance::core::dunning {
@@ -119,8 +119,9 @@ struct Scheduler::Impl {
 
   std::vector<CustomerState> customers;
   StringMap<std::uint32_t> customer_index;
-  // A deque: a new entry moves none of the others (a vector's growth copied every snapshot).
-  std::deque<Entry> entries;
+  // A new entry moves none of the others (a vector's growth copied every snapshot); blocks of
+  // 1024 in huge pages, where a deque allocated each (large) entry on its own.
+  StableVector<Entry> entries;
   std::vector<std::uint32_t> free_slots;
   StringMap<std::uint32_t> entry_index;
   std::set<std::pair<Timestamp, std::uint32_t>> queue;

@@ -10,7 +10,7 @@
 
 #include "core/engine/engine.hpp"
 #include "core/engine/flat_index.hpp"
-#include "core/engine/stable_vector.hpp"
+#include "core/stable_vector.hpp"
 
 namespace relance::core::engine {
 

@@ -1,11 +1,12 @@
 #pragma once
-// Private to the engine: a vector that never moves its elements (references stay valid while it
-// grows, as with std::deque) and indexes with a shift and a mask. std::deque keeps 512-byte
-// blocks, 3 receivables each, and its operator[] is general iterator arithmetic; here blocks hold
-// 1024 elements, allocated raw so that an unused tail is never touched (not resident). Blocks are
-// carved from chunks (multiples of 2 MiB) that ask for transparent huge pages: the engine's state
-// grows by hundreds of MiB, and a fault per 4 KiB page (slow under virtualization) was ~10% of
-// apply().
+// A vector that never moves its elements (references stay valid while it grows, as with
+// std::deque) and indexes with a shift and a mask, for the engine's receivables and the
+// scheduler's entries. std::deque keeps 512-byte blocks, 3 receivables each (one per block for
+// larger elements, a malloc each), and its operator[] is general iterator arithmetic; here blocks
+// hold 1024 elements, allocated raw so that an unused tail is never touched (not resident). Blocks
+// are carved from chunks (multiples of 2 MiB) that ask for transparent huge pages: the engine's
+// state grows by hundreds of MiB, and a fault per 4 KiB page (slow under virtualization) was ~10%
+// of apply().
 
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +18,7 @@
 
 #include "core/large_pages.hpp"
 
-namespace relance::core::engine {
+namespace relance::core {
 
 template <class T>
 class StableVector {
@@ -101,4 +102,4 @@ class StableVector {
   std::size_t size_ = 0;
 };
 
-}  // namespace relance::core::engine
+}  // namespace relance::core

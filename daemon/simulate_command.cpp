@@ -173,6 +173,7 @@ int run_simulate(std::span<const std::string> args, std::ostream& out, std::ostr
   std::size_t skipped = 0;
   std::size_t ticks = 0;
   std::optional<core::Timestamp> last_tick;
+  bool unfinished = false;  // the last tick left customers due at its instant
   while (true) {
     std::optional<core::Timestamp> tick_at = glue.next_moment();
     if (tick_at && *tick_at >= end) tick_at.reset();
@@ -188,13 +189,14 @@ int run_simulate(std::span<const std::string> args, std::ostream& out, std::ostr
     const core::Timestamp now = *tick_at;
     sync(engine.advance(now), now);
     if (!glue.due(now)) continue;
-    if (last_tick == now) {
+    if (last_tick == now && !unfinished) {
       err << "relanced simulate: the scheduler did not move on at " << core::format_timestamp(now)
           << "\n";
       return exit_software;
     }
     last_tick = now;
     state::TickOutput output = glue.tick(engine, now);
+    unfinished = output.unfinished;  // a backlog in parts: the next part at the same instant
     ++ticks;
     for (const state::DunningNotice& notice : glue.take_notices()) (void)notice;  // in the lines
     (void)glue.take_changed_progress();

@@ -24,6 +24,9 @@ class Applier {
   virtual bool advance_due(core::Timestamp now) const = 0;
   // Time-only transitions (open -> overdue, a promise broken), in a transaction of their own.
   virtual Result<void> advance(store::Transaction& transaction, core::Timestamp now) = 0;
+  // advance() left work due that one transaction could not take (a backlog taken in parts): the
+  // writer calls it again at once rather than after its interval.
+  virtual bool backlog() const { return false; }
   // Last call before commit: writes what the calls since the previous commit changed, once per
   // entity however many events touched it.
   virtual Result<void> before_commit(store::Transaction& transaction) = 0;

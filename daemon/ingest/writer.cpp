@@ -59,7 +59,9 @@ struct Writer::Impl {
   void run();
   void take_batch(std::vector<Request>& batch);
   void write_batch(std::vector<Request>& batch);
-  void advance_if_due();
+  // A transaction of time-only transitions when the applier has any. Returns when to call it
+  // again: after advance_interval, or at once while the applier has a backlog.
+  SteadyTime advance_if_due();
 
   store::Store& store;
   const WriterLimits limits;
@@ -158,8 +160,7 @@ void Writer::Impl::run() {
       } else if (!work_available.wait_until(lock, next_advance, has_work)) {
         // Idle for advance_interval: let time move the state on.
         lock.unlock();
-        advance_if_due();
-        next_advance = std::chrono::steady_clock::now() + limits.advance_interval;
+        next_advance = advance_if_due();
         continue;
       }
       if (queue.empty()) return;  // stopping, and everything queued is committed
@@ -179,15 +180,15 @@ void Writer::Impl::run() {
     batch.clear();
     // Under steady load the writer is never idle; time still moves on.
     if (applier != nullptr && std::chrono::steady_clock::now() >= next_advance) {
-      advance_if_due();
-      next_advance = std::chrono::steady_clock::now() + limits.advance_interval;
+      next_advance = advance_if_due();
     }
   }
 }
 
-void Writer::Impl::advance_if_due() {
+SteadyTime Writer::Impl::advance_if_due() {
   const core::Timestamp now = clock.now();
-  if (!applier->advance_due(now)) return;
+  const SteadyTime next = std::chrono::steady_clock::now() + limits.advance_interval;
+  if (!applier->advance_due(now)) return next;
   const Result<void> written = [&]() -> Result<void> {
     auto transaction = store.begin();
     if (!transaction) return transaction.error();
@@ -195,13 +196,14 @@ void Writer::Impl::advance_if_due() {
     if (auto flushed = applier->before_commit(**transaction); !flushed) return flushed;
     return (*transaction)->commit();
   }();
-  if (written) {
-    applier->committed();
-    advances.inc();
-  } else {
+  if (!written) {
     applier->rolled_back();
     failures.inc();  // tried again at the next interval
+    return next;
   }
+  applier->committed();
+  advances.inc();
+  return applier->backlog() ? std::chrono::steady_clock::now() : next;
 }
 
 // Whole requests, oldest first, up to batch_events_max events; a request larger than that goes

@@ -132,11 +132,12 @@ Result<void> DunningApplier::write(store::Transaction& transaction) {
   }
   const core::engine::Engine& engine = engine_.engine();
   glue_->sync(engine, engine_.changed_receivables(), engine_.changed_customers(), now_);
-  const bool tick_allowed = std::exchange(advancing_, false) || !last_tick_ ||
+  const bool tick_allowed = std::exchange(advancing_, false) || tick_unfinished_ || !last_tick_ ||
                             now_ - *last_tick_ >= glue_->setup().tick_interval;
   if (tick_allowed && glue_->due(now_)) {
     pending_tick_ = now_;
     TickOutput output = glue_->tick(engine, now_);
+    tick_unfinished_ = output.unfinished;
     for (const Outgoing& outgoing : output.outgoing) {
       const core::dunning::Action& action = outgoing.action;
       if (!outgoing.outcome.rendered) {

@@ -10,6 +10,8 @@
 // The scheduler ticks in the transaction when steps are due, but while events come in no more
 // often than DunningSetup::tick_interval (the writer's timer ticks at that pace anyway): under a
 // burst, a customer's new invoices are then taken in one run, not in one run per transaction.
+// A backlog (after downtime, a ledger imported) is taken tick_receivables_max at a time, in
+// transactions that follow each other at once (backlog()).
 //
 // An action that cannot be rendered (no address, a template or a rate missing for the date) is
 // not enqueued: it raises an alert naming the customer and the cause, and is logged; the step
@@ -43,6 +45,8 @@ class DunningApplier final : public ingest::Applier {
   // Also true when the scheduler's next moment has come, or a rebuild is pending.
   bool advance_due(core::Timestamp now) const override;
   Result<void> advance(store::Transaction& transaction, core::Timestamp now) override;
+  // The last tick stopped at DunningSetup::tick_receivables_max with customers still due.
+  bool backlog() const override { return tick_unfinished_; }
   Result<void> before_commit(store::Transaction& transaction) override;
   void committed() override;
   void rolled_back() override;
@@ -89,6 +93,7 @@ class DunningApplier final : public ingest::Applier {
   bool advancing_ = false;
   std::optional<core::Timestamp> last_tick_;     // committed
   std::optional<core::Timestamp> pending_tick_;  // in the open transaction
+  bool tick_unfinished_ = false;                 // backlog(); the next transaction ticks too
   bool needs_rebuild_ = false;
   std::uint64_t engine_generation_ = 0;  // the engine's reload the schedule was built from
   std::atomic<bool> rescan_{false};

@@ -186,8 +186,9 @@ void DunningGlue::check_terms(const core::engine::Receivable& receivable,
 }
 
 TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
-  core::dunning::TickResult result = scheduler_.tick(now);
+  core::dunning::TickResult result = scheduler_.tick(now, setup_->tick_receivables_max);
   TickOutput output;
+  output.unfinished = result.unfinished;
   // Invoices whose action is held: their progress is the one hold() restored, not the tick's.
   std::vector<std::string> held_invoices;
   std::set<std::string> contacted;

@@ -57,6 +57,9 @@ struct DunningSetup {
   // so that a customer's invoices arriving in a burst make one run, not one per transaction.
   // 0: at every transaction.
   std::chrono::microseconds tick_interval{0};
+  // A tick takes at most about this many receivables' steps (Scheduler::tick); the rest of a
+  // backlog goes in the next transactions, one after the other.
+  std::size_t tick_receivables_max = 20'000;
 };
 
 // An alert for operators about dunning (the engine's are about reconciliation).
@@ -82,6 +85,7 @@ struct TickOutput {
   std::vector<Outgoing> outgoing;
   std::vector<core::dunning::SkippedStep> skipped;  // not those of held invoices
   std::size_t held = 0;                             // actions held, reported or not
+  bool unfinished = false;  // customers still due past tick_receivables_max: tick again at once
 };
 
 class DunningGlue {

@@ -350,7 +350,7 @@ struct Scheduler::Impl {
     free_slots.push_back(slot);
   }
 
-  TickResult tick(Timestamp now);
+  TickResult tick(Timestamp now, std::size_t receivables_max);
   void run_customer(std::uint32_t customer_slot, const std::vector<std::uint32_t>& due,
                     Timestamp now, TickResult& result);
 };
@@ -612,18 +612,27 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
   for (const std::uint32_t slot : due) reschedule(slot);
 }
 
-TickResult Scheduler::Impl::tick(Timestamp now) {
+TickResult Scheduler::Impl::tick(Timestamp now, std::size_t receivables_max) {
   TickResult result;
-  // Take everything due; group per customer.
+  // The customer of the first step due, with every step of it due, and so on until the budget
+  // is spent; grouped per customer.
   std::map<std::string_view, std::pair<std::uint32_t, std::vector<std::uint32_t>>> by_customer;
+  std::size_t taken = 0;
   while (!queue.empty() && queue.begin()->first <= now) {
-    const std::uint32_t slot = queue.begin()->second;
-    queue.erase(queue.begin());
-    Entry& entry = entries[slot];
-    entry.moment.reset();
-    auto& group = by_customer[customers[entry.customer].id];
-    group.first = entry.customer;
-    group.second.push_back(slot);
+    if (taken >= receivables_max) {
+      result.unfinished = true;
+      break;
+    }
+    const std::uint32_t customer_slot = entries[queue.begin()->second].customer;
+    auto& group = by_customer[customers[customer_slot].id];
+    group.first = customer_slot;
+    for (const std::uint32_t slot : customers[customer_slot].receivables) {
+      const Entry& entry = entries[slot];
+      if (!entry.moment || *entry.moment > now) continue;
+      unqueue(slot);
+      group.second.push_back(slot);
+      ++taken;
+    }
   }
   for (auto& [id, group] : by_customer) {
     std::sort(group.second.begin(), group.second.end(), [&](std::uint32_t a, std::uint32_t b) {
@@ -781,7 +790,9 @@ void Scheduler::remove(std::string_view invoice_id) {
   if (found != impl_->entry_index.end()) impl_->forget(found->second);
 }
 
-TickResult Scheduler::tick(Timestamp now) { return impl_->tick(now); }
+TickResult Scheduler::tick(Timestamp now, std::size_t receivables_max) {
+  return impl_->tick(now, receivables_max);
+}
 
 std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retry_at) {
   std::vector<ProgressChange> restored;

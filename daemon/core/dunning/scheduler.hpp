@@ -20,6 +20,7 @@
 // - after downtime, when several steps of a receivable are due at once, only the latest goes out;
 //   the earlier ones are reported as skipped.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -158,6 +159,8 @@ struct TickResult {
   std::vector<Action> actions;  // by customer id, then channel, then step
   std::vector<SkippedStep> skipped;
   std::vector<ProgressChange> progress;  // to persist, by invoice id
+  // The tick reached its receivables_max with customers still due: tick again at once.
+  bool unfinished = false;
 };
 
 class Scheduler {
@@ -183,7 +186,11 @@ class Scheduler {
 
   // Everything due at `now`, grouped per customer. Time only moves forward for contact
   // pressure: ticks are expected in increasing `now`.
-  TickResult tick(Timestamp now);
+  // At most about `receivables_max` receivables' steps per tick, whole customers (a customer's
+  // run is never cut, however many of its receivables are due): after downtime or the import of
+  // a ledger's backlog, a tick takes the backlog in parts, so that each transaction stays short
+  // and its result small. The customers whose steps came due first go first.
+  TickResult tick(Timestamp now, std::size_t receivables_max = SIZE_MAX);
 
   // The caller could not carry out an action of the last tick (it could not be rendered): the
   // step is not done. The invoices the action moved go back to the progress they had before

@@ -378,12 +378,13 @@ class RecordingApplier final : public Applier {
   }
   bool advance_due(core::Timestamp now) const override {
     std::lock_guard lock(mutex_);
-    return now > advanced_to_;
+    return now > advanced_to_ || backlog_parts_ > 0;
   }
   Result<void> advance(store::Transaction&, core::Timestamp now) override {
     std::lock_guard lock(mutex_);
     calls_.push_back("advance");
     advanced_to_ = now;
+    if (backlog_parts_ > 0) --backlog_parts_;
     pending_.push_back("advanced");
     return {};
   }
@@ -405,6 +406,16 @@ class RecordingApplier final : public Applier {
     std::lock_guard lock(mutex_);
     calls_.push_back("rolled_back");
     pending_.clear();
+  }
+
+  bool backlog() const override {
+    std::lock_guard lock(mutex_);
+    return backlog_parts_ > 0;
+  }
+  // advance() has that many more transactions of work to do (each reports a backlog but the last).
+  void set_backlog(int parts) {
+    std::lock_guard lock(mutex_);
+    backlog_parts_ = parts;
   }
 
   void fail_on(std::string id) {
@@ -440,6 +451,7 @@ class RecordingApplier final : public Applier {
   std::string fail_on_;
   core::Timestamp last_now_{};
   core::Timestamp advanced_to_ = core::Timestamp(std::chrono::seconds(1'767'225'600));
+  int backlog_parts_ = 0;
 };
 
 std::vector<std::string> stored_keys(store::Store& store) {
@@ -590,6 +602,21 @@ TEST(Writer, idle_writer_advances_in_its_own_transaction_only_when_due) {
   EXPECT_EQ(store.transactions_committed(), 1);
   EXPECT_EQ(stored_keys(store), Strings{"advanced"});
   EXPECT_EQ(counter_value(registry, "relance_writer_advances_total"), 1u);
+}
+
+TEST(Writer, a_backlog_is_advanced_in_transactions_that_follow_at_once) {
+  FakeStore store;
+  SettableClock clock;
+  RecordingApplier applier;
+  applier.set_backlog(3);
+  metrics::Registry registry;
+  // An interval far longer than the test: only backlog() brings the writer back.
+  Writer writer(store, {.advance_interval = 1h}, registry, &clock, &applier);
+  ASSERT_TRUE(applier.wait_for_call("committed", 3));
+  std::this_thread::sleep_for(20ms);
+  writer.stop();
+  EXPECT_EQ(counter_value(registry, "relance_writer_advances_total"), 3u);
+  EXPECT_FALSE(applier.backlog());
 }
 
 TEST(Writer, busy_writer_still_advances) {

@@ -9,7 +9,10 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "config/config.hpp"
@@ -110,11 +113,16 @@ config::Config shipped_config() {
 // The writer's part, driven by hand: one transaction per call, at the time given.
 class Harness {
  public:
-  explicit Harness(config::Config config = shipped_config()) : config_(std::move(config)) {
+  explicit Harness(config::Config config = shipped_config(),
+                   std::function<void(DunningSetup&)> tune_setup = {})
+      : config_(std::move(config)), tune_setup_(std::move(tune_setup)) {
     open();
   }
   // A second daemon on the database of `other` (several daemons on one store).
-  explicit Harness(const Harness& other) : config_(other.config_), path_(other.path()) { open(); }
+  explicit Harness(const Harness& other)
+      : config_(other.config_), tune_setup_(other.tune_setup_), path_(other.path()) {
+    open();
+  }
 
   std::string path() const { return path_.empty() ? dir_.file("relance.db") : path_; }
 
@@ -129,7 +137,9 @@ class Harness {
     engine_ = std::move(engine).value();
     auto setup = load_dunning_setup(config_);
     ASSERT_TRUE(setup.ok()) << setup.error().to_string();
-    auto dunning = DunningApplier::open(*store_, *engine_, *setup);
+    auto tuned = std::make_shared<DunningSetup>(**setup);
+    if (tune_setup_) tune_setup_(*tuned);
+    auto dunning = DunningApplier::open(*store_, *engine_, std::move(tuned));
     ASSERT_TRUE(dunning.ok()) << dunning.error().to_string();
     dunning_ = std::move(dunning).value();
   }
@@ -193,6 +203,7 @@ class Harness {
   }
 
   config::Config config_;
+  std::function<void(DunningSetup&)> tune_setup_;  // after loading, before opening
   store::testing::TempDir dir_;
   std::string path_;  // another harness's database
   std::unique_ptr<store::Store> store_;
@@ -296,6 +307,31 @@ TEST(DunningApplier, invoices_arriving_in_a_burst_wait_for_the_next_tick_and_mak
   rows = harness.outbox();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[2].invoice_ids, (std::vector<std::string>{"I-4", "I-5"}));
+}
+
+TEST(DunningApplier, a_backlog_goes_out_in_parts_in_transactions_that_follow_at_once) {
+  Harness harness(shipped_config(), [](DunningSetup& setup) { setup.tick_receivables_max = 1; });
+  // Three customers' overdue invoices in one transaction (a ledger imported): one per tick.
+  std::vector<core::Event> events;
+  for (const std::string n : {"1", "2", "3"}) {
+    events.push_back(customer("C-" + n, {"compta@" + n + ".fr"}, at("2026-04-07T08:00:00Z")));
+    events.push_back(invoice("I-" + n, "C-" + n, 10'000, "2026-02-02", "2026-03-04",
+                             at("2026-04-07T08:00:00Z")));
+  }
+  harness.write(events, at("2026-04-07T08:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 1u);
+  // The writer comes back at once (not after tick_interval)...
+  EXPECT_TRUE(harness.dunning().backlog());
+  harness.advance(at("2026-04-07T08:00:00Z"));
+  EXPECT_EQ(harness.outbox().size(), 2u);
+  // ...and a transaction of events 1 s later takes the next part too.
+  harness.write({payment("P-9", "I-9", 100, "2026-04-07", at("2026-04-07T08:00:01Z"))},
+                at("2026-04-07T08:00:01Z"));
+  EXPECT_EQ(harness.outbox().size(), 3u);
+  EXPECT_FALSE(harness.dunning().backlog());
+  std::set<std::string> customers;
+  for (const OutboxRow& row : harness.outbox()) customers.insert(row.customer_id);
+  EXPECT_EQ(customers, (std::set<std::string>{"C-1", "C-2", "C-3"}));
 }
 
 class RecordingSink final : public connectors::Sink {

@@ -108,6 +108,35 @@ TEST(Scheduler, courtesy_reminder_five_business_days_before_a_due_date_after_fre
   EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-18T07:00:00Z");
 }
 
+TEST(Scheduler, a_backlog_is_taken_in_parts_of_whole_customers_the_earliest_first) {
+  Policy policy;
+  policy.name = "one";
+  policy.steps = {step("first", "due+3d")};
+  Scheduler scheduler = make(policies(policy));
+  // Steps on Monday 2 March (C), Thursday 5 March (A, two invoices) and Friday 6 March (B).
+  add(scheduler, invoice("C-1", "C", d(2026, 2, 27)), at("2026-02-01T00:00:00Z"));
+  add(scheduler, invoice("A-1", "A", d(2026, 3, 2)), at("2026-02-01T00:00:00Z"));
+  add(scheduler, invoice("A-2", "A", d(2026, 3, 2)), at("2026-02-01T00:00:00Z"));
+  add(scheduler, invoice("B-1", "B", d(2026, 3, 3)), at("2026-02-01T00:00:00Z"));
+  // A week of downtime, then ticks of at most one receivable each.
+  const Timestamp now = at("2026-03-10T10:00:00Z");
+  const TickResult first = scheduler.tick(now, 1);
+  ASSERT_EQ(first.actions.size(), 1u);
+  EXPECT_EQ(first.actions[0].customer_id, "C");
+  EXPECT_TRUE(first.unfinished);
+  // A's two invoices go together: a customer's run is never cut.
+  const TickResult second = scheduler.tick(now, 1);
+  ASSERT_EQ(second.actions.size(), 1u);
+  EXPECT_EQ(second.actions[0].customer_id, "A");
+  EXPECT_EQ(second.actions[0].invoices.size(), 2u);
+  EXPECT_TRUE(second.unfinished);
+  const TickResult third = scheduler.tick(now, 1);
+  ASSERT_EQ(third.actions.size(), 1u);
+  EXPECT_EQ(third.actions[0].customer_id, "B");
+  EXPECT_FALSE(third.unfinished);
+  EXPECT_FALSE(scheduler.next_moment());
+}
+
 TEST(Scheduler, quiet_hours_apply_in_the_customers_time_zone) {
   SendWindow window;
   window.hours = {parse_local_time_range("08:00-20:00").value()};

@@ -340,44 +340,57 @@ class ReceivablesByCustomer {
   core::StringMap<Keys> keys_;
 };
 
-// Between the writer's transactions and the checkpointer: a checkpoint that must not race the
-// writer waits for the transaction in progress to end, and the writer's next one waits for it.
+// Between the writer's transactions and the other threads that write: the checkpointer's
+// catch-up, the dispatcher's outbox updates, an operator's retry. Such a write waits for the
+// writer's transaction in progress to end, and the writer's next one waits for it. Under a
+// steady load the writer holds SQLite's write lock nearly all the time, and SQLite's busy
+// handler, which polls, let an outbox update starve past busy_timeout ("database is locked").
 class WriteGate {
  public:
   void writer_enter() {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !checkpoint_waiting_ && !checkpoint_in_; });
+    changed_.wait(lock, [&] { return others_waiting_ == 0 && !other_in_; });
     writer_in_ = true;
   }
   void writer_exit() {
     {
       std::lock_guard lock(mutex_);
       writer_in_ = false;
-      if (!checkpoint_waiting_) return;
+      if (others_waiting_ == 0) return;
     }
     changed_.notify_all();
   }
-  void checkpoint_enter() {
-    std::unique_lock lock(mutex_);
-    checkpoint_waiting_ = true;
-    changed_.wait(lock, [&] { return !writer_in_; });
-    checkpoint_waiting_ = false;
-    checkpoint_in_ = true;
-  }
-  void checkpoint_exit() {
-    {
-      std::lock_guard lock(mutex_);
-      checkpoint_in_ = false;
+
+  // Another thread's write, one at a time, between two of the writer's transactions.
+  class Turn {
+   public:
+    explicit Turn(WriteGate& gate) : gate_(gate) {
+      std::unique_lock lock(gate_.mutex_);
+      ++gate_.others_waiting_;
+      gate_.changed_.wait(lock, [&] { return !gate_.writer_in_ && !gate_.other_in_; });
+      --gate_.others_waiting_;
+      gate_.other_in_ = true;
     }
-    changed_.notify_all();
-  }
+    ~Turn() {
+      {
+        std::lock_guard lock(gate_.mutex_);
+        gate_.other_in_ = false;
+      }
+      gate_.changed_.notify_all();
+    }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    WriteGate& gate_;
+  };
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   bool writer_in_ = false;
-  bool checkpoint_waiting_ = false;
-  bool checkpoint_in_ = false;
+  int others_waiting_ = 0;
+  bool other_in_ = false;
 };
 
 // Copies the WAL into the database file off the writer's commit path. The writer's connection
@@ -465,11 +478,10 @@ class Checkpointer {
       lock.unlock();
       checkpoint(SQLITE_CHECKPOINT_PASSIVE);
       if (pages >= options_.wal_restart_pages) {
-        gate_.checkpoint_enter();
+        WriteGate::Turn turn(gate_);
         const int left = checkpoint(pages > options_.wal_pages_max ? SQLITE_CHECKPOINT_RESTART
                                                                    : SQLITE_CHECKPOINT_PASSIVE);
         if (left == 0) copied_.store(0, std::memory_order_relaxed);  // the WAL starts over
-        gate_.checkpoint_exit();
       }
       lock.lock();
       // Copied, and the WAL restarts with the writer's next transaction when it was due to.
@@ -834,6 +846,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(outbox_mutex_);
     auto outbox = outbox_connection();
     if (!outbox) return outbox.error();
+    WriteGate::Turn turn(gate_);
     Statement& claim = (*outbox)->claim;
     ResetOnExit reset(claim);
     claim.bind(1, micros(now));
@@ -858,6 +871,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(outbox_mutex_);
     auto outbox = outbox_connection();
     if (!outbox) return outbox.error();
+    WriteGate::Turn turn(gate_);
     Statement& settle = (*outbox)->settle;
     ResetOnExit reset(settle);
     settle.bind(1, id);
@@ -881,6 +895,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(outbox_mutex_);
     auto outbox = outbox_connection();
     if (!outbox) return outbox.error();
+    WriteGate::Turn turn(gate_);
     Statement& requeue = (*outbox)->requeue;
     ResetOnExit reset(requeue);
     requeue.bind(1, micros(claimed_before));
@@ -895,6 +910,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(outbox_mutex_);
     auto outbox = outbox_connection();
     if (!outbox) return outbox.error();
+    WriteGate::Turn turn(gate_);
     {
       Statement& retry = (*outbox)->retry;
       ResetOnExit reset(retry);

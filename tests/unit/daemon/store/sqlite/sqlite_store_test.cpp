@@ -4,9 +4,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 #include <vector>
 
 #include "../store_contract.hpp"
@@ -178,6 +181,34 @@ TEST(SqliteStore, wal_stays_bounded_by_the_checkpoints_run_beside_the_writer) {
   EXPECT_EQ(query_text(path, "SELECT count(*) FROM journal"), std::to_string(commits));
   EXPECT_EQ(query_text(path, "SELECT count(*) FROM state"), std::to_string(commits));
   EXPECT_EQ(query_text(path, "PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteStore, outbox_updates_get_their_turn_between_the_writers_transactions) {
+  TempDir dir;
+  // A busy timeout far shorter than the writer's transactions: SQLite's busy handler alone would
+  // fail every claim with "database is locked".
+  auto store = open_sqlite_store({.path = dir.file("relance.db"), .busy_timeout_ms = 10});
+  ASSERT_TRUE(store) << store.error().to_string();
+  std::atomic<bool> stop{false};
+  std::atomic<int> commits{0};
+  std::thread writer([&] {
+    // Back to back, 50 ms each: the write lock is free only between two of them.
+    for (int i = 0; !stop.load(); ++i) {
+      auto transaction = (*store)->begin();
+      ASSERT_TRUE(transaction) << transaction.error().to_string();
+      ASSERT_TRUE((*transaction)->append(make_event("erp", std::to_string(i)), core::Timestamp{}));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      ASSERT_TRUE((*transaction)->commit());
+      ++commits;
+    }
+  });
+  while (commits.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 10; ++i) {
+    auto claimed = (*store)->claim_outbox(core::Timestamp{}, 10);
+    EXPECT_TRUE(claimed) << claimed.error().to_string();
+  }
+  stop.store(true);
+  writer.join();
 }
 
 TEST(SqliteStore, checkpoint_thresholds_out_of_order_are_refused) {

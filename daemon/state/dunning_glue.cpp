@@ -215,8 +215,11 @@ TickOutput DunningGlue::tick(const Engine& engine, core::Timestamp now) {
       continue;
     }
     ++output.held;
+    const auto scope = outcome.failure->about_channel()
+                           ? core::dunning::Scheduler::HoldScope::channel
+                           : core::dunning::Scheduler::HoldScope::invoices;
     for (core::dunning::ProgressChange& restored :
-         scheduler_.hold(action, now + setup_->retry_delay)) {
+         scheduler_.hold(action, now + setup_->retry_delay, scope)) {
       held_invoices.push_back(std::move(restored.invoice_id));
     }
     std::vector<std::string> invoice_ids;

@@ -13,7 +13,9 @@
 // missing) is not a step done: the scheduler holds it (Scheduler::hold), its invoices keep the
 // level they had, and it is tried again after DunningSetup::retry_delay, as soon as the
 // receivable or the customer changes (an address given), or at the next start (a corrected
-// config). Its alert stays open meanwhile and is resolved when the step goes out.
+// config). A missing address or destination holds the customer's channel: the customer's other
+// steps on it that come due meanwhile wait with it, and only a change of the customer (or the
+// retry) brings them back. Its alert stays open meanwhile and is resolved when the step goes out.
 
 #include <chrono>
 #include <functional>

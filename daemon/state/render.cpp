@@ -100,7 +100,7 @@ RenderOutcome render_action(const Action& action, const Engine& engine,
   } else if (!to_crm) {
     // No CRM: the follow-up goes to the company's own address.
     if (settings.company.email.empty()) {
-      return failed(RenderFailure::Kind::failed,
+      return failed(RenderFailure::Kind::no_destination,
                     what(action) + " needs crm.enabled or dunning.company_email; neither is set");
     }
     recipients = {settings.company.email};

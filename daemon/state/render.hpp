@@ -44,9 +44,13 @@ struct RenderedAction {
 
 struct RenderFailure {
   enum class Kind {
-    no_address,  // the customer has no e-mail address
-    failed,      // a template, a rate or the company address is missing
+    no_address,      // the customer has no e-mail address
+    no_destination,  // a CRM or escalation step with neither a CRM nor the company's address
+    failed,          // a template or a rate is missing
   };
+  // Whether every step of the customer on the action's channel would fail alike (the address or
+  // the destination is missing), not only this one.
+  bool about_channel() const { return kind == Kind::no_address || kind == Kind::no_destination; }
   Kind kind = Kind::failed;
   std::string reason;
 };

@@ -3,6 +3,7 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <array>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -64,6 +65,8 @@ struct CustomerState {
   // the last one back, that run was no contact.
   Timestamp run_at{};
   int run_actions = 0;
+  // Per channel (index: Channel), until when its steps wait (HoldScope::channel); past: none.
+  std::array<Timestamp, 4> channel_held_until{};
 };
 
 struct Entry {
@@ -421,6 +424,7 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
     Entry& entry = entries[slot];
     DunningProgress& progress = entry.snapshot.progress;
     const DunningProgress before = progress;
+    const std::size_t skipped_before = result.skipped.size();
     const auto skip = [&](const Item& item, SkipReason reason, bool instalment) {
       result.skipped.push_back({customer.id, entry.snapshot.invoice_id,
                                 instalment ? "instalment" : steps[item.index].name,
@@ -454,6 +458,25 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
                                       : items.back().policy_date;
       }
       if (chosen) reached.push_back({slot, false, items[*chosen]});
+    }
+    if (!reached.empty() && reached.back().slot == slot) {
+      const Reached& mine = reached.back();
+      const Channel channel = mine.instalment
+                                  ? options.instalment_channel
+                                  : steps[static_cast<std::size_t>(mine.item.index)].channel;
+      const Timestamp held_until = customer.channel_held_until[static_cast<std::size_t>(channel)];
+      if (held_until > now) {
+        // The customer's channel is held (HoldScope::channel): this step waits with it, and
+        // nothing before it is skipped yet.
+        reached.pop_back();
+        result.skipped.erase(result.skipped.begin() + static_cast<std::ptrdiff_t>(skipped_before),
+                             result.skipped.end());
+        progress = before;
+        entry.not_before = held_until;
+        entry.held = true;
+        entry.before_run.reset();
+        continue;
+      }
     }
     entry.not_before = {};
     entry.held = false;
@@ -715,6 +738,7 @@ Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
   customer.zone = candidate.zone;
   customer.policy = candidate.policy;
   customer.calendar = candidate.calendar;
+  customer.channel_held_until = {};  // what was missing may have come
   for (const Timestamp contact : snapshot.recent_contacts) customer.contacts.push_back(contact);
   std::sort(customer.contacts.begin(), customer.contacts.end());
   customer.contacts.erase(std::unique(customer.contacts.begin(), customer.contacts.end()),
@@ -794,12 +818,16 @@ TickResult Scheduler::tick(Timestamp now, std::size_t receivables_max) {
   return impl_->tick(now, receivables_max);
 }
 
-std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retry_at) {
+std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retry_at,
+                                            HoldScope scope) {
   std::vector<ProgressChange> restored;
   const auto found_customer = impl_->customer_index.find(action.customer_id);
   if (found_customer == impl_->customer_index.end()) return restored;
   CustomerState& customer = impl_->customers[found_customer->second];
   const Timestamp retry = impl_->send_after(customer, std::max(retry_at, action.at));
+  if (scope == HoldScope::channel) {
+    customer.channel_held_until[static_cast<std::size_t>(action.channel)] = retry;
+  }
   for (const ActionInvoice& line : action.invoices) {
     // A statement also lists invoices whose step did not move in this run: they stay as they are.
     if (!line.step_reached && !line.instalment) continue;

@@ -192,6 +192,10 @@ class Scheduler {
   // and its result small. The customers whose steps came due first go first.
   TickResult tick(Timestamp now, std::size_t receivables_max = SIZE_MAX);
 
+  // What a hold is about: the action's invoices (a rate missing for their dates), or the
+  // customer's channel as a whole (no e-mail address, no CRM to take a task).
+  enum class HoldScope : std::uint8_t { invoices, channel };
+
   // The caller could not carry out an action of the last tick (it could not be rendered): the
   // step is not done. The invoices the action moved go back to the progress they had before
   // that tick, and their step is tried again at the first instant the send window allows on or
@@ -199,7 +203,12 @@ class Scheduler {
   // may have come). When every action of the customer's run is held, the run does not count as
   // a contact. Returns the progress restored (by invoice id), which is the one to persist; empty
   // when the action is not one of the last tick's.
-  std::vector<ProgressChange> hold(const Action& action, Timestamp retry_at);
+  // HoldScope::channel: until then, or until the customer is updated, every other step of the
+  // customer on that channel that comes due waits with it, at the cost of a lookup: a customer
+  // without an address whose invoices keep coming makes no action, no rendering and no hold
+  // per invoice.
+  std::vector<ProgressChange> hold(const Action& action, Timestamp retry_at,
+                                   HoldScope scope = HoldScope::invoices);
 
   // Whether a step of the customer on `channel` is still to go out: a receivable still scheduled
   // (not closed, disputed or paused by a promise) whose next step is on that channel and whose

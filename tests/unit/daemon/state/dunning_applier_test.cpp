@@ -633,6 +633,29 @@ TEST(DunningApplier, missing_address_holds_the_step_with_an_alert_until_one_is_g
   EXPECT_TRUE(contains(rows[1].idempotency_key, "/first_reminder/")) << rows[1].idempotency_key;
 }
 
+TEST(DunningApplier, invoices_of_a_customer_without_address_wait_with_its_held_step) {
+  Harness harness;
+  invoice_of_a_customer_without_address(harness);  // I-1's courtesy step held at 08:00 UTC
+  const auto alert_before = harness.alerts(store::AlertStatus::open);
+  ASSERT_EQ(alert_before.size(), 1u);
+  // I-2 comes, its courtesy step due at once: it waits for the address too, until the retry at
+  // 09:00 UTC (an hour later, in the window), without a run of its own.
+  harness.write(
+      {invoice("I-2", "C-1", 20'000, "2026-03-02", "2026-03-30", at("2026-03-26T08:10:00Z"))},
+      at("2026-03-26T08:10:00Z"));
+  EXPECT_TRUE(harness.outbox().empty());
+  EXPECT_EQ(harness.dunning().glue().scheduler().scheduled_at("I-2"), at("2026-03-26T09:00:00Z"));
+  const auto alert_after = harness.alerts(store::AlertStatus::open);
+  ASSERT_EQ(alert_after.size(), 1u);
+  EXPECT_EQ(alert_after[0].json, alert_before[0].json);  // not raised again for I-2
+  // The address comes: one statement for both.
+  harness.write({customer("C-1", {"compta@client.fr"}, at("2026-03-26T08:20:00Z"), "cust-C-1-v2")},
+                at("2026-03-26T08:20:00Z"));
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].invoice_ids, (std::vector<std::string>{"I-2", "I-1"}));
+}
+
 TEST(DunningApplier, a_step_held_for_want_of_an_address_stays_pending_across_a_restart) {
   Harness harness;
   invoice_of_a_customer_without_address(harness);

@@ -415,6 +415,54 @@ TEST(Scheduler, a_held_step_retries_in_the_send_window_and_at_once_when_its_data
   EXPECT_EQ(text(scheduler.scheduled_at("INV-1")), "2026-05-06T07:00:00Z");
 }
 
+TEST(Scheduler, a_channel_held_for_the_customer_keeps_its_later_steps_waiting_until_it_changes) {
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  add(scheduler, invoice("INV-1", "C1", d(2026, 5, 15)), at("2026-04-15T10:00:00Z"));
+  const TickResult first = scheduler.tick(at("2026-05-06T07:00:00Z"));
+  ASSERT_EQ(first.actions.size(), 1u);
+  // No address: the customer's e-mail channel is held until Thursday 09:00.
+  ASSERT_EQ(
+      scheduler.hold(first.actions[0], at("2026-05-06T18:00:00Z"), Scheduler::HoldScope::channel)
+          .size(),
+      1u);
+  // A second invoice comes, its courtesy step due at once: it waits with the first, passed by
+  // nothing (no step reached, none skipped), even when it changes.
+  add(scheduler, invoice("INV-2", "C1", d(2026, 5, 12)), at("2026-05-06T08:00:00Z"));
+  const TickResult during = scheduler.tick(at("2026-05-06T08:00:00Z"));
+  EXPECT_TRUE(during.actions.empty());
+  EXPECT_TRUE(during.skipped.empty());
+  EXPECT_TRUE(during.progress.empty());
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-2")), "2026-05-07T07:00:00Z");
+  ReceivableSnapshot changed = invoice("INV-2", "C1", d(2026, 5, 12), "900.00");
+  add(scheduler, changed, at("2026-05-06T09:00:00Z"));
+  EXPECT_TRUE(scheduler.tick(at("2026-05-06T09:00:00Z")).actions.empty());
+  EXPECT_EQ(text(scheduler.scheduled_at("INV-2")), "2026-05-07T07:00:00Z");
+  // The address comes: one e-mail for both, at once.
+  CustomerSnapshot addressed = customer("C1");
+  addressed.emails = {"ap@c1.example"};
+  ASSERT_TRUE(scheduler.update_customer(addressed).ok());
+  const TickResult after = scheduler.tick(at("2026-05-06T10:00:00Z"));
+  ASSERT_EQ(after.actions.size(), 1u);
+  ASSERT_EQ(after.actions[0].invoices.size(), 2u);
+  EXPECT_EQ(after.actions[0].invoices[0].invoice_id, "INV-2");
+  EXPECT_EQ(after.actions[0].invoices[1].invoice_id, "INV-1");
+}
+
+TEST(Scheduler, a_step_held_for_its_invoices_alone_lets_the_customers_other_steps_go) {
+  Scheduler scheduler = make();
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  add(scheduler, invoice("INV-1", "C1", d(2026, 5, 15)), at("2026-04-15T10:00:00Z"));
+  const TickResult first = scheduler.tick(at("2026-05-06T07:00:00Z"));
+  ASSERT_EQ(first.actions.size(), 1u);
+  ASSERT_EQ(scheduler.hold(first.actions[0], at("2026-05-06T18:00:00Z")).size(), 1u);
+  // No contact was made (the run was held): the second invoice's step goes out at once.
+  add(scheduler, invoice("INV-2", "C1", d(2026, 5, 12)), at("2026-05-06T08:00:00Z"));
+  const TickResult during = scheduler.tick(at("2026-05-06T08:00:00Z"));
+  ASSERT_EQ(during.actions.size(), 1u);
+  EXPECT_EQ(during.actions[0].invoices.front().invoice_id, "INV-2");
+}
+
 TEST(Scheduler, a_held_step_waits_on_its_channel_until_its_invoice_is_settled) {
   Scheduler scheduler = make();
   ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());

@@ -23,7 +23,7 @@
 
 namespace relance::core::dunning {
 
-enum class Channel { email, crm_task, crm_note, escalate };
+enum class Channel { email, crm_task, crm_note, escalate };  // escalate last: channel_count
 std::string_view channel_name(Channel channel);
 
 // "due-5d", "due+3bd", "prev+7d": the anchor, a signed count and its unit (d: calendar days,

@@ -53,6 +53,8 @@ microseconds contact_memory(const ContactPressure& pressure) {
   return std::max<microseconds>(days(7), pressure.contact_interval_min);
 }
 
+constexpr std::size_t channel_count = static_cast<std::size_t>(Channel::escalate) + 1;
+
 struct CustomerState {
   std::string id;
   CustomerSnapshot profile;  // recent_contacts moved into `contacts`
@@ -66,7 +68,7 @@ struct CustomerState {
   Timestamp run_at{};
   int run_actions = 0;
   // Per channel (index: Channel), until when its steps wait (HoldScope::channel); past: none.
-  std::array<Timestamp, 4> channel_held_until{};
+  std::array<Timestamp, channel_count> channel_held_until{};
 };
 
 struct Entry {
@@ -649,6 +651,7 @@ TickResult Scheduler::Impl::tick(Timestamp now, std::size_t receivables_max) {
     const std::uint32_t customer_slot = entries[queue.begin()->second].customer;
     auto& group = by_customer[customers[customer_slot].id];
     group.first = customer_slot;
+    const std::size_t taken_before = taken;
     for (const std::uint32_t slot : customers[customer_slot].receivables) {
       const Entry& entry = entries[slot];
       if (!entry.moment || *entry.moment > now) continue;
@@ -656,6 +659,8 @@ TickResult Scheduler::Impl::tick(Timestamp now, std::size_t receivables_max) {
       group.second.push_back(slot);
       ++taken;
     }
+    // A queued entry is in its customer's list: the first step due went with the others.
+    RELANCE_ASSERT(taken > taken_before);
   }
   for (auto& [id, group] : by_customer) {
     std::sort(group.second.begin(), group.second.end(), [&](std::uint32_t a, std::uint32_t b) {

@@ -61,7 +61,7 @@ struct DunningSetup {
   std::chrono::microseconds tick_interval{0};
   // A tick takes at most about this many receivables' steps (Scheduler::tick); the rest of a
   // backlog goes in the next transactions, one after the other.
-  std::size_t tick_receivables_max = 20'000;
+  std::size_t tick_receivables_max = 5'000;
 };
 
 // An alert for operators about dunning (the engine's are about reconciliation).

@@ -274,7 +274,7 @@ const Section<Config>& config_section() {
           "dunning.retry_interval", [](Config & c) -> auto& { return c.dunning.retry_interval; },
           1min, 7 * 24h,
           "a step that could not be rendered (no address, a rate missing) is tried again after "
-          "this long, sooner when the customer or invoice changes"),
+          "this long, sooner when the customer changes (or the invoice, for a rate missing)"),
       string<Config>(
           "dunning.company_name", [](Config & c) -> auto& { return c.dunning.company_name; },
           Empty::rejected, "the creditor's name printed in messages"),

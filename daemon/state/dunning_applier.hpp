@@ -59,7 +59,8 @@ class DunningApplier final : public ingest::Applier {
   void set_on_enqueued(std::function<void()> on_enqueued);
   // Which customers this daemon schedules (several daemons on one Kafka topic: the customers of
   // the partitions it owns). Any thread; `owns` itself must be safe to call from the writer
-  // thread. The writer rebuilds the schedule before its next transaction.
+  // thread and from the one that takes a transaction's changes into the scheduler while the
+  // writer waits. The writer rebuilds the schedule before its next transaction.
   void set_ownership(DunningGlue::Ownership owns);
   // Partitions were assigned to this daemon (the same Ownership answers differently now): any
   // thread. Another daemon may have applied events and advanced dunning for their customers, so
@@ -82,6 +83,8 @@ class DunningApplier final : public ingest::Applier {
   DunningApplier(store::Store& store, EngineApplier& engine, std::unique_ptr<DunningGlue> glue)
       : store_(store), engine_(engine), glue_(std::move(glue)) {}
   Result<void> rebuild();
+  // After the scheduler took in the engine's changes: the tick, its actions and alerts, the
+  // progress reached.
   Result<void> write(store::Transaction& transaction);
 
   store::Store& store_;

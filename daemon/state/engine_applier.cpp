@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <utility>
 #include <vector>
 
 #include "core/engine/views.hpp"
@@ -23,13 +24,10 @@ std::int64_t micros(core::Timestamp instant) {
 
 }  // namespace
 
-std::span<const std::string> ChangedIds::sorted() const {
-  if (!sorted_) {
-    std::sort(ids_.begin(), ids_.end());
-    ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
-    sorted_ = true;
-  }
-  return ids_;
+std::vector<std::string> ChangedIds::take() {
+  std::sort(ids_.begin(), ids_.end());
+  ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
+  return std::exchange(ids_, {});
 }
 
 // No view_json: the documents are computed from the blobs when read (state/views_on_read.hpp).
@@ -233,18 +231,28 @@ Result<void> EngineApplier::advance(store::Transaction& transaction, core::Times
   return record(transaction, changes, now, true);
 }
 
-Result<void> EngineApplier::before_commit(store::Transaction& transaction) {
-  if (!dirty_) return {};
-  for (const std::string& id : receivables_.sorted()) {
+EngineApplier::Changed EngineApplier::take_changed() {
+  return Changed{receivables_.take(), customers_.take()};
+}
+
+Result<void> EngineApplier::write_rows(store::Transaction& transaction,
+                                       const Changed& changed) const {
+  for (const std::string& id : changed.receivables) {
     const core::engine::Receivable* receivable = engine_->find_receivable(id);
     RELANCE_ASSERT(receivable != nullptr && "the engine reported a change of an unknown invoice");
     if (auto put = transaction.put_state(receivable_row(*engine_, *receivable)); !put) return put;
   }
-  for (const std::string& id : customers_.sorted()) {
+  for (const std::string& id : changed.customers) {
     const core::engine::Customer* customer = engine_->find_customer(id);
     RELANCE_ASSERT(customer != nullptr && "the engine reported a change of an unknown customer");
     if (auto put = transaction.put_state(customer_row(*engine_, *customer)); !put) return put;
   }
+  return {};
+}
+
+Result<void> EngineApplier::before_commit(store::Transaction& transaction) {
+  if (!dirty_) return {};
+  if (auto written = write_rows(transaction, take_changed()); !written) return written;
   return transaction.put_source_offset(
       store::SourceOffset{std::string(clock_source), 0, micros(evaluated_at_)});
 }

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,24 +25,17 @@ namespace relance::state {
 inline constexpr std::string_view clock_source = "engine:clock";
 
 // The ids of the entities a transaction changed: appended as the engine reports them (a
-// customer once per event), read sorted and each once. A vector sorted when read costs far less
+// customer once per event), taken sorted and each once. A vector sorted when read costs far less
 // than a node per id: the writer handles thousands of events a transaction.
 class ChangedIds {
  public:
-  void add(const std::string& id) {
-    ids_.push_back(id);
-    sorted_ = false;
-  }
-  // Sorted and deduplicated; valid until the next add() or clear().
-  std::span<const std::string> sorted() const;
-  void clear() {
-    ids_.clear();
-    sorted_ = true;
-  }
+  void add(const std::string& id) { ids_.push_back(id); }
+  // Sorted and deduplicated; the set is empty afterwards.
+  std::vector<std::string> take();
+  void clear() { ids_.clear(); }
 
  private:
-  mutable std::vector<std::string> ids_;
-  mutable bool sorted_ = true;
+  std::vector<std::string> ids_;
 };
 
 // The rows of the state table for an entity of `engine`: its blob (views are computed on read).
@@ -79,10 +71,16 @@ class EngineApplier final : public ingest::Applier {
   int reloads() const { return reloads_; }
   // The latest `now` the engine was evaluated at (stored with the state).
   core::Timestamp evaluated_at() const { return evaluated_at_; }
-  // What changed since the last commit (a decorator such as DunningApplier reads them before
-  // before_commit() writes and clears them).
-  std::span<const std::string> changed_receivables() const { return receivables_.sorted(); }
-  std::span<const std::string> changed_customers() const { return customers_.sorted(); }
+  // The entities changed since the last take_changed() or before_commit(), sorted, each once.
+  struct Changed {
+    std::vector<std::string> receivables;
+    std::vector<std::string> customers;
+  };
+  // Hands them over: a decorator such as DunningApplier reads them, and has their rows written
+  // by write_rows(); before_commit() then writes only what changed after this call.
+  Changed take_changed();
+  // Their rows, in `transaction`. Only reads the engine: another thread may read it meanwhile.
+  Result<void> write_rows(store::Transaction& transaction, const Changed& changed) const;
   // The dunning step a receivable reached, shown in its view; its row is written again by
   // before_commit().
   Result<void> set_dunning_level(const std::string& invoice_id, int level);
@@ -126,7 +124,7 @@ class EngineApplier final : public ingest::Applier {
   const core::engine::EngineOptions options_;
   std::unique_ptr<core::engine::Engine> engine_;
   core::Timestamp evaluated_at_{};  // the latest `now` given to the engine
-  // Changed since the last commit: written once each by before_commit().
+  // Changed since the last take_changed(): written once each by before_commit().
   ChangedIds receivables_;
   ChangedIds customers_;
   bool dirty_ = false;         // the engine holds changes not committed

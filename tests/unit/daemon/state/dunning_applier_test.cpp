@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -266,6 +267,42 @@ TEST(DunningApplier, courtesy_reminder_goes_out_five_days_before_the_due_date_in
   EXPECT_EQ(harness.dunning().glue().scheduler().scheduled_at("I-1"), at("2026-04-03T07:00:00Z"));
   harness.advance(at("2026-03-26T08:30:00Z"));
   EXPECT_EQ(harness.outbox().size(), 1u);
+}
+
+TEST(DunningApplier, a_transaction_of_many_invoices_is_scheduled_whole_and_its_levels_stored) {
+  // 1,500 receivables changed: the scheduler takes them in on a thread of its own while the
+  // engine's rows are written; the tick of the same transaction must still see every one.
+  Harness harness;
+  const core::Timestamp now = at("2026-04-07T08:00:00Z");  // Tuesday, 10:00 in Paris
+  std::vector<core::Event> events;
+  for (int c = 0; c < 300; ++c) {
+    const std::string id = "C-" + std::to_string(c);
+    events.push_back(customer(id, {"compta@" + std::to_string(c) + ".fr"}, now));
+  }
+  for (int i = 0; i < 1500; ++i) {
+    events.push_back(invoice("I-" + std::to_string(i), "C-" + std::to_string(i % 300), 10'000 + i,
+                             "2026-02-02", "2026-03-04", now));
+  }
+  harness.write(std::move(events), now);
+  const auto rows = harness.outbox();
+  ASSERT_EQ(rows.size(), 300u);
+  std::size_t listed = 0;
+  for (const OutboxRow& row : rows) listed += row.invoice_ids.size();
+  EXPECT_EQ(listed, 1500u);
+  // The level each reached was written with the receivable's row: a restart loads it.
+  const auto levels = [&] {
+    std::vector<int> out;
+    for (int i = 0; i < 1500; ++i) {
+      const core::engine::Receivable* receivable =
+          harness.engine().engine().find_receivable("I-" + std::to_string(i));
+      out.push_back(receivable == nullptr ? -1 : receivable->dunning_level);
+    }
+    return out;
+  };
+  const std::vector<int> reached = levels();
+  EXPECT_TRUE(std::all_of(reached.begin(), reached.end(), [](int level) { return level > 0; }));
+  harness.restart();
+  EXPECT_EQ(levels(), reached);
 }
 
 TEST(DunningApplier, invoices_arriving_in_a_burst_wait_for_the_next_tick_and_make_one_message) {

@@ -40,7 +40,7 @@ struct StoreConfig {
 
 struct WriterConfig {
   std::size_t batch_events_max = 10000;
-  std::chrono::microseconds batch_delay_max{1000};
+  std::chrono::microseconds batch_delay_max{200};
   std::size_t queue_events_max = 200000;
 
   friend bool operator==(const WriterConfig&, const WriterConfig&) = default;

@@ -166,8 +166,9 @@ void Writer::Impl::run() {
       if (queue.empty()) return;  // stopping, and everything queued is committed
       if (state == State::running && queued_events < limits.batch_events_max) {
         // Group commit: give concurrent submitters until the oldest request has waited
-        // batch_delay_max to join this transaction. Under load the oldest has already waited
-        // for the previous commit, so this adds no delay.
+        // batch_delay_max to join this transaction. Under load the oldest has often waited
+        // that long for the previous commit already; when not, the wait delays every request of
+        // the transaction, so it stays well below a commit's time.
         const SteadyTime deadline = queue.front().queued_at + limits.batch_delay_max;
         work_available.wait_until(lock, deadline, [&] {
           return queued_events >= limits.batch_events_max || state != State::running;

@@ -21,9 +21,9 @@
 namespace relance::ingest {
 
 struct WriterLimits {
-  std::size_t batch_events_max = 10000;             // events in one transaction
-  std::chrono::microseconds batch_delay_max{1000};  // how long a batch may wait to fill
-  std::size_t queue_events_max = 200000;            // events waiting; submit() refuses beyond
+  std::size_t batch_events_max = 10000;            // events in one transaction
+  std::chrono::microseconds batch_delay_max{200};  // how long a batch may wait to fill
+  std::size_t queue_events_max = 200000;           // events waiting; submit() refuses beyond
   // While idle, how often the writer asks the applier whether time alone changed something.
   std::chrono::milliseconds advance_interval{60'000};
 };

@@ -149,8 +149,7 @@ struct Scheduler::Impl {
   TimeZone zone_of(const CustomerState& customer) const { return TimeZone::of(*customer.zone); }
 
   Date local_date(const CustomerState& customer, Timestamp instant) const {
-    const auto local = customer.zone->to_local(instant);
-    return Date{sys_days(floor<days>(local).time_since_epoch())};
+    return zone_of(customer).local_date(instant);
   }
 
   // The first instant on or after the local start of `day` when a message may reach the

@@ -89,12 +89,15 @@ local_time<microseconds> TimeZone::to_local(Timestamp instant) const {
   return local_time<microseconds>{zone_->to_local(instant).time_since_epoch()};
 }
 
+Date TimeZone::local_date(Timestamp instant) const {
+  return Date{sys_days(floor<days>(to_local(instant)).time_since_epoch())};
+}
+
 bool is_send_allowed(Timestamp instant, const TimeZone& zone, const SendWindow& window,
                      const BusinessCalendar& calendar) {
   const auto local = zone.to_local(instant);
   const auto local_day = floor<days>(local);
-  const Date local_date{sys_days(local_day.time_since_epoch())};
-  if (!day_allowed(local_date, window, calendar)) return false;
+  if (!day_allowed(zone.local_date(instant), window, calendar)) return false;
   const auto minute = floor<minutes>(local - local_day).count();
   return minute_allowed(window, minute);
 }

@@ -47,6 +47,8 @@ class TimeZone {
   std::string_view name() const;
   // The local calendar date and wall-clock time of an instant.
   std::chrono::local_time<std::chrono::microseconds> to_local(Timestamp instant) const;
+  // The local calendar date of an instant (the day a customer there sees on the calendar).
+  Date local_date(Timestamp instant) const;
   const date::time_zone& zone() const { return *zone_; }
 
  private:

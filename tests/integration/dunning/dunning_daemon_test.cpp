@@ -16,6 +16,7 @@
 
 #include "connectors/email/mime/mime.hpp"
 #include "core/date.hpp"
+#include "core/dunning/send_window.hpp"
 #include "tests/integration/servers/relanced_process.hpp"
 #include "tests/integration/servers/server_process.hpp"
 #include "tests/unit/daemon/http/http_client.hpp"
@@ -95,9 +96,22 @@ class DunningDaemon : public ::testing::Test {
   fs::path config_;
 };
 
-TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_across_a_restart) {
-  const core::Date today = core::utc_date(
+// 24/11/2026.
+std::string french_date(core::Date date) {
+  const std::string iso = core::format_date(date);
+  return iso.substr(8, 2) + "/" + iso.substr(5, 2) + "/" + iso.substr(0, 4);
+}
+
+// Today where the customer is: the daemon's default time zone, which the customer keeps.
+core::Date today_in_paris() {
+  const auto paris = core::dunning::TimeZone::find("Europe/Paris");
+  EXPECT_TRUE(paris) << paris.error().to_string();
+  return paris->local_date(
       std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()));
+}
+
+TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_across_a_restart) {
+  const core::Date today = today_in_paris();
   const auto day = [&](int offset) { return core::format_date(core::add_days(today, offset)); };
   json::array batch;
   batch.push_back(json::parse(event("cust-42", "customer.upserted",
@@ -156,14 +170,24 @@ TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_acr
         << eml;
     EXPECT_NE(eml.find("To: compta@dupre.fr"), std::string::npos) << eml;
     const std::string body = decode_quoted_printable(eml);
+    // The statement is dated the day it was written in Paris (the next one if midnight passed
+    // since the events were made); days late count from then.
+    const int days_since =
+        body.find("impayées au " + french_date(today)) != std::string::npos ? 0 : 1;
+    EXPECT_NE(body.find("impayées au " + french_date(core::add_days(today, days_since))),
+              std::string::npos)
+        << body;
     EXPECT_NE(body.find("Sauf erreur ou omission de notre part"), std::string::npos) << body;
     EXPECT_NE(body.find("Société Dupré"), std::string::npos) << body;
     EXPECT_NE(body.find("Facture F-0001"), std::string::npos) << body;
     EXPECT_NE(body.find("Facture F-0002"), std::string::npos) << body;
-    EXPECT_NE(body.find("1\u202f234,56\u00a0EUR restant dû (10 jours de retard)"),
+    EXPECT_NE(body.find("1\u202f234,56\u00a0EUR restant dû (" +
+                        std::to_string(10 + days_since) + " jours de retard)"),
               std::string::npos)
         << body;
-    EXPECT_NE(body.find("500,00\u00a0EUR restant dû (20 jours de retard)"), std::string::npos)
+    EXPECT_NE(body.find("500,00\u00a0EUR restant dû (" + std::to_string(20 + days_since) +
+                        " jours de retard)"),
+              std::string::npos)
         << body;
     EXPECT_NE(body.find("Solde à régler (EUR) : 1\u202f734,56\u00a0EUR"), std::string::npos)
         << body;

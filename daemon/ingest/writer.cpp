@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -20,6 +21,18 @@ struct Request {
 };
 
 enum class State { running, stopping, stopped };
+
+// A transaction's work with an exception (a bug, memory exhausted) turned into its failure: the
+// transaction rolls back, the applier drops its changes, every request of it is told why, and
+// the writer goes on with the next one.
+template <typename Work>
+Result<void> without_exceptions(Work&& work) {
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    return Error{"writer", std::string("unexpected failure: ") + e.what()};
+  }
+}
 
 std::vector<double> batch_events_buckets() {
   return {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000};
@@ -190,13 +203,13 @@ SteadyTime Writer::Impl::advance_if_due() {
   const core::Timestamp now = clock.now();
   const SteadyTime next = std::chrono::steady_clock::now() + limits.advance_interval;
   if (!applier->advance_due(now)) return next;
-  const Result<void> written = [&]() -> Result<void> {
+  const Result<void> written = without_exceptions([&]() -> Result<void> {
     auto transaction = store.begin();
     if (!transaction) return transaction.error();
     if (auto advanced = applier->advance(**transaction, now); !advanced) return advanced;
     if (auto flushed = applier->before_commit(**transaction); !flushed) return flushed;
     return (*transaction)->commit();
-  }();
+  });
   if (!written) {
     applier->rolled_back();
     failures.inc();  // tried again at the next interval
@@ -229,7 +242,7 @@ void Writer::Impl::write_batch(std::vector<Request>& batch) {
   // The transaction lives only inside this lambda: it is committed, or rolled back by its
   // destructor, before any request is told anything. The applier's state and the sources'
   // offsets join this same transaction.
-  const Result<void> written = [&]() -> Result<void> {
+  const Result<void> written = without_exceptions([&]() -> Result<void> {
     auto transaction = store.begin();
     if (!transaction) return transaction.error();
     store::Transaction& tx = **transaction;
@@ -254,7 +267,7 @@ void Writer::Impl::write_batch(std::vector<Request>& batch) {
       if (auto flushed = applier->before_commit(tx); !flushed) return flushed;
     }
     return tx.commit();
-  }();
+  });
   if (applier != nullptr) {
     if (written) {
       applier->committed();

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "fake_store.hpp"
@@ -374,6 +376,7 @@ class RecordingApplier final : public Applier {
     pending_.push_back(event.id);
     last_now_ = now;
     if (fail_on_ == event.id) return Error{"", "cannot apply " + event.id};
+    if (throw_on_ == event.id) throw std::runtime_error("no memory left for " + event.id);
     return {};
   }
   bool advance_due(core::Timestamp now) const override {
@@ -422,6 +425,10 @@ class RecordingApplier final : public Applier {
     std::lock_guard lock(mutex_);
     fail_on_ = std::move(id);
   }
+  void throw_on(std::string id) {
+    std::lock_guard lock(mutex_);
+    throw_on_ = std::move(id);
+  }
   std::vector<std::string> calls() const {
     std::lock_guard lock(mutex_);
     return calls_;
@@ -449,6 +456,7 @@ class RecordingApplier final : public Applier {
   std::vector<std::string> calls_;
   std::vector<std::string> pending_;
   std::string fail_on_;
+  std::string throw_on_;
   core::Timestamp last_now_{};
   core::Timestamp advanced_to_ = core::Timestamp(std::chrono::seconds(1'767'225'600));
   int backlog_parts_ = 0;
@@ -582,6 +590,29 @@ TEST(Writer, applier_error_fails_the_whole_transaction) {
   EXPECT_TRUE(store.source_offsets("kafka:t")->empty());
   EXPECT_TRUE(stored_keys(store).empty());
   EXPECT_EQ(store.transactions_committed(), 0);
+}
+
+TEST(Writer, an_exception_while_applying_fails_its_transaction_and_writing_goes_on) {
+  FakeStore store;
+  RecordingApplier applier;
+  applier.throw_on("a1");
+  FixedClock clock;  // the applier's own time: no advance due
+  metrics::Registry registry;
+  Writer writer(store, {}, registry, &clock, &applier);
+  Outcomes outcomes;
+  ASSERT_EQ(writer.submit(events("a", 2), outcomes.callback(1)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(1));
+  ASSERT_FALSE(outcomes.of(1));
+  EXPECT_EQ(outcomes.of(1).error().to_string(), "writer: unexpected failure: no memory left for a1");
+  EXPECT_TRUE(writer.running());
+  ASSERT_EQ(writer.submit(events("b", 1), outcomes.callback(2)), Admission::queued);
+  ASSERT_TRUE(outcomes.wait_for_count(2));
+  EXPECT_TRUE(outcomes.of(2));
+  writer.stop();
+  EXPECT_EQ(applier.calls(), (Strings{"apply a0", "apply a1", "rolled_back", "apply b0",
+                                      "before_commit", "committed"}));
+  EXPECT_EQ(*store.journal_size(), 1);
+  EXPECT_EQ(stored_keys(store), Strings{"b0"});
 }
 
 TEST(Writer, idle_writer_advances_in_its_own_transaction_only_when_due) {

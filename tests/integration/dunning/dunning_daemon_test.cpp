@@ -181,8 +181,8 @@ TEST_F(DunningDaemon, overdue_invoices_become_one_french_statement_sent_once_acr
     EXPECT_NE(body.find("Société Dupré"), std::string::npos) << body;
     EXPECT_NE(body.find("Facture F-0001"), std::string::npos) << body;
     EXPECT_NE(body.find("Facture F-0002"), std::string::npos) << body;
-    EXPECT_NE(body.find("1\u202f234,56\u00a0EUR restant dû (" +
-                        std::to_string(10 + days_since) + " jours de retard)"),
+    EXPECT_NE(body.find("1\u202f234,56\u00a0EUR restant dû (" + std::to_string(10 + days_since) +
+                        " jours de retard)"),
               std::string::npos)
         << body;
     EXPECT_NE(body.find("500,00\u00a0EUR restant dû (" + std::to_string(20 + days_since) +

@@ -603,7 +603,8 @@ TEST(Writer, an_exception_while_applying_fails_its_transaction_and_writing_goes_
   ASSERT_EQ(writer.submit(events("a", 2), outcomes.callback(1)), Admission::queued);
   ASSERT_TRUE(outcomes.wait_for_count(1));
   ASSERT_FALSE(outcomes.of(1));
-  EXPECT_EQ(outcomes.of(1).error().to_string(), "writer: unexpected failure: no memory left for a1");
+  EXPECT_EQ(outcomes.of(1).error().to_string(),
+            "writer: unexpected failure: no memory left for a1");
   EXPECT_TRUE(writer.running());
   ASSERT_EQ(writer.submit(events("b", 1), outcomes.callback(2)), Admission::queued);
   ASSERT_TRUE(outcomes.wait_for_count(2));

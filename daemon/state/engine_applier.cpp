@@ -152,19 +152,18 @@ Result<void> EngineApplier::reload() {
   return {};
 }
 
-Result<void> EngineApplier::record(store::Transaction& transaction,
-                                   const core::engine::Changes& changes, core::Timestamp now,
-                                   bool only_owned) {
+Result<void> EngineApplier::record(store::Transaction& transaction, core::engine::Changes changes,
+                                   core::Timestamp now, bool only_owned) {
   const bool filter = only_owned && owns_;
-  for (const std::string& id : changes.receivables) {
+  for (std::string& id : changes.receivables) {
     if (filter) {
       const core::engine::Receivable* receivable = engine_->find_receivable(id);
       if (receivable == nullptr || !owns_(engine_->customer_id(*receivable))) continue;
     }
-    receivables_.add(id);
+    receivables_.add(std::move(id));
   }
-  for (const std::string& id : changes.customers) {
-    if (!filter || owns_(id)) customers_.add(id);
+  for (std::string& id : changes.customers) {
+    if (!filter || owns_(id)) customers_.add(std::move(id));
   }
   // Alerts are few next to events: written as they come, which keeps their order.
   for (const core::engine::Alert& alert : changes.raised) {
@@ -214,8 +213,7 @@ Result<void> EngineApplier::apply(store::Transaction& transaction, const core::E
   if (auto refreshed = refresh_if_requested(); !refreshed) return refreshed.error();
   dirty_ = true;
   evaluated_at_ = std::max(evaluated_at_, now);
-  const core::engine::Changes changes = engine_->apply(event, now);
-  return record(transaction, changes, now, false);
+  return record(transaction, engine_->apply(event, now), now, false);
 }
 
 bool EngineApplier::advance_due(core::Timestamp now) const {
@@ -227,8 +225,7 @@ Result<void> EngineApplier::advance(store::Transaction& transaction, core::Times
   if (auto refreshed = refresh_if_requested(); !refreshed) return refreshed.error();
   dirty_ = true;
   evaluated_at_ = std::max(evaluated_at_, now);
-  const core::engine::Changes changes = engine_->advance(now);
-  return record(transaction, changes, now, true);
+  return record(transaction, engine_->advance(now), now, true);
 }
 
 EngineApplier::Changed EngineApplier::take_changed() {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/engine/engine.hpp"
@@ -29,7 +30,7 @@ inline constexpr std::string_view clock_source = "engine:clock";
 // than a node per id: the writer handles thousands of events a transaction.
 class ChangedIds {
  public:
-  void add(const std::string& id) { ids_.push_back(id); }
+  void add(std::string id) { ids_.push_back(std::move(id)); }
   // Sorted and deduplicated; the set is empty afterwards.
   std::vector<std::string> take();
   void clear() { ids_.clear(); }
@@ -114,7 +115,8 @@ class EngineApplier final : public ingest::Applier {
   // A fresh engine from the stored blobs, as of the stored clock.
   Result<void> reload();
   // `only_owned`: changes of customers not owned are left out (advance()).
-  Result<void> record(store::Transaction& transaction, const core::engine::Changes& changes,
+  // Takes the ids out of `changes`.
+  Result<void> record(store::Transaction& transaction, core::engine::Changes changes,
                       core::Timestamp now, bool only_owned);
   // At the start of a transaction: reloads if a refresh was requested or a reload is pending.
   Result<void> refresh_if_requested();

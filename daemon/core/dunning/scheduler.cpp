@@ -2,6 +2,8 @@
 
 #include <date/tz.h>
 
+#include <boost/unordered/unordered_flat_set.hpp>
+
 #include <algorithm>
 #include <array>
 #include <set>
@@ -83,6 +85,53 @@ struct Entry {
   bool live = false;
 };
 
+// The entries by invoice id. Each element is an entry's slot and the hash of its id: the index
+// keeps no copy of the id (the entry has it), and a rehash reads no entry. A lookup by id
+// compares it with the entries of the slots whose hash matches.
+class EntryIndex {
+ public:
+  explicit EntryIndex(const StableVector<Entry>& entries) : slots_(0, Hash{}, Equal{&entries}) {}
+
+  // The slot of the entry of `invoice_id`; `none` if there is none.
+  std::uint32_t find(std::string_view invoice_id) const {
+    const auto found = slots_.find(invoice_id);
+    return found == slots_.end() ? none : found->slot;
+  }
+  // `invoice_id` is the id of the entry in `slot`, and of no other entry.
+  void insert(std::uint32_t slot, std::string_view invoice_id) {
+    slots_.insert(Keyed{hash_of(invoice_id), slot});
+  }
+  // Before the entry that holds `invoice_id` is cleared.
+  void erase(std::string_view invoice_id) { slots_.erase(invoice_id); }
+  std::size_t size() const { return slots_.size(); }
+
+ private:
+  struct Keyed {
+    std::uint32_t hash;
+    std::uint32_t slot;
+  };
+  static std::uint32_t hash_of(std::string_view invoice_id) {
+    return static_cast<std::uint32_t>(std::hash<std::string_view>()(invoice_id));
+  }
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(const Keyed& keyed) const { return keyed.hash; }
+    std::size_t operator()(std::string_view invoice_id) const { return hash_of(invoice_id); }
+  };
+  struct Equal {
+    using is_transparent = void;
+    const StableVector<Entry>* entries;
+    bool operator()(const Keyed& a, const Keyed& b) const { return a.slot == b.slot; }
+    bool operator()(const Keyed& keyed, std::string_view invoice_id) const {
+      return (*entries)[keyed.slot].snapshot.invoice_id == invoice_id;
+    }
+    bool operator()(std::string_view invoice_id, const Keyed& keyed) const {
+      return (*this)(keyed, invoice_id);
+    }
+  };
+  boost::unordered_flat_set<Keyed, Hash, Equal> slots_;
+};
+
 // One step (or instalment) of a receivable as the schedule stands.
 struct Item {
   int index = 0;       // policy step or instalment index
@@ -128,7 +177,7 @@ struct Scheduler::Impl {
   // 1024 in huge pages, where a deque allocated each (large) entry on its own.
   StableVector<Entry> entries;
   std::vector<std::uint32_t> free_slots;
-  StringMap<std::uint32_t> entry_index;
+  EntryIndex entry_index{entries};
   std::set<std::pair<Timestamp, std::uint32_t>> queue;
   std::unordered_map<WindowKey, Timestamp, WindowKeyHash> window_cache;
   // The last answer of send_after(): the steps a tick holds all ask for the same retry instant.
@@ -757,23 +806,20 @@ Result<void> Scheduler::update_customer(const CustomerSnapshot& snapshot) {
 Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp now) {
   if (snapshot.standing == Standing::closed) {
     DunningProgress progress = snapshot.progress;
-    if (const auto found = impl_->entry_index.find(snapshot.invoice_id);
-        found != impl_->entry_index.end()) {
-      progress = impl_->entries[found->second].snapshot.progress;
-      impl_->forget(found->second);
+    if (const std::uint32_t slot = impl_->entry_index.find(snapshot.invoice_id); slot != none) {
+      progress = impl_->entries[slot].snapshot.progress;
+      impl_->forget(slot);
     }
     return progress;
   }
   auto customer = impl_->customer_slot(snapshot.customer_id);
   if (!customer) return customer.error();
 
-  // One lookup, whether the receivable is known or new (its slot is given below).
-  const auto [found, added] = impl_->entry_index.try_emplace(snapshot.invoice_id, none);
-  std::uint32_t slot;
+  std::uint32_t slot = impl_->entry_index.find(snapshot.invoice_id);
+  const bool added = slot == none;
   std::optional<Standing> previous;
   DunningProgress progress = snapshot.progress;
   if (!added) {
-    slot = found->second;
     Entry& entry = impl_->entries[slot];
     previous = entry.snapshot.standing;
     // In process the scheduler's progress is the newest; the snapshot's counts after a restart.
@@ -792,11 +838,11 @@ Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp
       slot = impl_->free_slots.back();
       impl_->free_slots.pop_back();
     }
-    found->second = slot;
     impl_->customers[*customer].receivables.push_back(slot);
   }
   Entry& entry = impl_->entries[slot];
   entry.snapshot = std::move(snapshot);
+  if (added) impl_->entry_index.insert(slot, entry.snapshot.invoice_id);
   entry.snapshot.progress = progress;
   entry.customer = *customer;
   entry.live = true;
@@ -814,8 +860,9 @@ Result<DunningProgress> Scheduler::update(ReceivableSnapshot snapshot, Timestamp
 }
 
 void Scheduler::remove(std::string_view invoice_id) {
-  const auto found = impl_->entry_index.find(invoice_id);
-  if (found != impl_->entry_index.end()) impl_->forget(found->second);
+  if (const std::uint32_t slot = impl_->entry_index.find(invoice_id); slot != none) {
+    impl_->forget(slot);
+  }
 }
 
 TickResult Scheduler::tick(Timestamp now, std::size_t receivables_max) {
@@ -835,14 +882,14 @@ std::vector<ProgressChange> Scheduler::hold(const Action& action, Timestamp retr
   for (const ActionInvoice& line : action.invoices) {
     // A statement also lists invoices whose step did not move in this run: they stay as they are.
     if (!line.step_reached && !line.instalment) continue;
-    const auto found = impl_->entry_index.find(line.invoice_id);
-    if (found == impl_->entry_index.end()) continue;
-    Entry& entry = impl_->entries[found->second];
+    const std::uint32_t slot = impl_->entry_index.find(line.invoice_id);
+    if (slot == none) continue;
+    Entry& entry = impl_->entries[slot];
     if (!entry.before_run || entry.run_at != action.at) continue;
     entry.snapshot.progress = *std::exchange(entry.before_run, std::nullopt);
     entry.not_before = retry;
     entry.held = true;
-    impl_->reschedule(found->second);
+    impl_->reschedule(slot);
     restored.push_back({entry.snapshot.invoice_id, entry.snapshot.progress});
   }
   if (!restored.empty() && customer.run_at == action.at && customer.run_actions > 0 &&
@@ -897,15 +944,15 @@ std::optional<Timestamp> Scheduler::next_moment() const {
 }
 
 std::optional<Timestamp> Scheduler::scheduled_at(std::string_view invoice_id) const {
-  const auto found = impl_->entry_index.find(invoice_id);
-  if (found == impl_->entry_index.end()) return std::nullopt;
-  return impl_->entries[found->second].moment;
+  const std::uint32_t slot = impl_->entry_index.find(invoice_id);
+  if (slot == none) return std::nullopt;
+  return impl_->entries[slot].moment;
 }
 
 std::optional<DunningProgress> Scheduler::progress(std::string_view invoice_id) const {
-  const auto found = impl_->entry_index.find(invoice_id);
-  if (found == impl_->entry_index.end()) return std::nullopt;
-  return impl_->entries[found->second].snapshot.progress;
+  const std::uint32_t slot = impl_->entry_index.find(invoice_id);
+  if (slot == none) return std::nullopt;
+  return impl_->entries[slot].snapshot.progress;
 }
 
 std::size_t Scheduler::receivable_count() const { return impl_->entry_index.size(); }

@@ -100,27 +100,28 @@ void DunningGlue::sync(const Engine& engine, std::span<const std::string> receiv
       sync_customer(engine, *customer);
     }
   }
+  // Customers whose held steps may have stopped waiting: those of a receivable the scheduler
+  // had (paid, cancelled, disputed, moved... since). A new receivable only adds steps.
+  std::vector<std::string_view> changed_schedules;
   for (const std::string& id : receivables) {
-    if (const core::engine::Receivable* receivable = engine.find_receivable(id)) {
-      sync_receivable(engine, *receivable, now);
+    const core::engine::Receivable* receivable = engine.find_receivable(id);
+    if (receivable == nullptr) continue;
+    if (sync_receivable(engine, *receivable, now) == Scheduled::before) {
+      changed_schedules.push_back(engine.customer_id(*receivable));
     }
   }
   if (held_alerts_.empty()) return;
   // A held step's invoices paid, cancelled, disputed...: its alert goes if nothing else waits.
-  // Each customer once: most receivables' customers are among `customers` already.
+  // Each customer once.
   for (const std::string& id : customers) settle_held(id, now);
-  std::vector<std::string_view> others;
-  for (const std::string& id : receivables) {
-    const core::engine::Receivable* receivable = engine.find_receivable(id);
-    if (receivable == nullptr) continue;
-    const std::string& customer_id = engine.customer_id(*receivable);
-    if (!std::binary_search(customers.begin(), customers.end(), customer_id)) {
-      others.push_back(customer_id);
+  std::sort(changed_schedules.begin(), changed_schedules.end());
+  changed_schedules.erase(std::unique(changed_schedules.begin(), changed_schedules.end()),
+                          changed_schedules.end());
+  for (const std::string_view id : changed_schedules) {
+    if (!std::binary_search(customers.begin(), customers.end(), id)) {
+      settle_held(std::string(id), now);
     }
   }
-  std::sort(others.begin(), others.end());
-  others.erase(std::unique(others.begin(), others.end()), others.end());
-  for (const std::string_view id : others) settle_held(std::string(id), now);
 }
 
 void DunningGlue::sync_customer(const Engine& engine, const core::engine::Customer& customer) {
@@ -142,12 +143,15 @@ void DunningGlue::sync_customer(const Engine& engine, const core::engine::Custom
   }
 }
 
-void DunningGlue::sync_receivable(const Engine& engine, const core::engine::Receivable& receivable,
-                                  core::Timestamp now) {
+DunningGlue::Scheduled DunningGlue::sync_receivable(const Engine& engine,
+                                                    const core::engine::Receivable& receivable,
+                                                    core::Timestamp now) {
   const std::string& customer_id = engine.customer_id(receivable);
+  const Scheduled scheduled =
+      scheduler_.progress(receivable.invoice_id) ? Scheduled::before : Scheduled::not_before;
   if (!owned(customer_id)) {
     scheduler_.remove(receivable.invoice_id);
-    return;
+    return scheduled;
   }
   check_terms(receivable, customer_id);
   const auto known = progress_.find(receivable.invoice_id);
@@ -158,13 +162,14 @@ void DunningGlue::sync_receivable(const Engine& engine, const core::engine::Rece
     raise(schedule_id, failed_kind, "critical", customer_id, {receivable.invoice_id},
           "invoice " + receivable.invoice_id +
               " cannot be scheduled: " + updated.error().to_string());
-    return;
+    return scheduled;
   }
   resolve(schedule_id, failed_kind, customer_id);
   if (*updated != before) {
     progress_[receivable.invoice_id] = *updated;
     changed_progress_.insert(receivable.invoice_id);
   }
+  return scheduled;
 }
 
 void DunningGlue::check_terms(const core::engine::Receivable& receivable,

@@ -142,8 +142,10 @@ class DunningGlue {
       : setup_(std::move(setup)), owns_(std::move(owns)), scheduler_(std::move(scheduler)) {}
   bool owned(std::string_view customer_id) const { return !owns_ || owns_(customer_id); }
   void sync_customer(const core::engine::Engine& engine, const core::engine::Customer& customer);
-  void sync_receivable(const core::engine::Engine& engine,
-                       const core::engine::Receivable& receivable, core::Timestamp now);
+  // Whether the scheduler had the receivable before sync_receivable().
+  enum class Scheduled { before, not_before };
+  Scheduled sync_receivable(const core::engine::Engine& engine,
+                            const core::engine::Receivable& receivable, core::Timestamp now);
   // Payment terms beyond the caps of Code de commerce L441-10 I (60 days, or 45 days end of
   // month): an alert as the invoice comes, resolved if the ERP corrects the dates.
   void check_terms(const core::engine::Receivable& receivable, const std::string& customer_id);

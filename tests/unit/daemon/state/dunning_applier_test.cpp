@@ -750,6 +750,29 @@ TEST(DunningApplier, an_alert_for_a_held_step_is_resolved_when_its_invoice_is_pa
   EXPECT_TRUE(contains(reopened[0].json, "I-2")) << reopened[0].json;
 }
 
+// The ERP corrects the invoice's due date: its step is no longer due, so nothing is held.
+TEST(DunningApplier, an_alert_for_a_held_step_is_resolved_when_the_erp_moves_its_due_date_later) {
+  Harness harness;
+  invoice_of_a_customer_without_address(harness);  // I-1, due 31 March: its courtesy step held
+  ASSERT_EQ(of_kind(harness.alerts(store::AlertStatus::open), "dunning.no_email_address").size(),
+            1u);
+  core::InvoiceData update;
+  update.invoice_id = "I-1";
+  update.customer_id = "C-1";
+  update.amount = eur(10'000);
+  update.issue_date = date("2026-03-02");
+  update.due_date = date("2026-04-30");  // 59 days: within the legal cap
+  update.number = "FA-I-1";
+  harness.write(
+      {encoded(update, core::EventType::invoice_updated, "inv-I-1-v2", at("2026-03-26T08:20:00Z"))},
+      at("2026-03-26T08:20:00Z"));
+  // Its courtesy step is now late in April: nothing waits for an address.
+  const auto open = harness.alerts(store::AlertStatus::open);
+  EXPECT_TRUE(open.empty()) << open[0].kind << ": " << open[0].json;
+  EXPECT_EQ(
+      of_kind(harness.alerts(store::AlertStatus::resolved), "dunning.no_email_address").size(), 1u);
+}
+
 TEST(DunningApplier, an_alert_held_across_a_restart_is_resolved_when_its_invoice_is_paid) {
   Harness harness;
   invoice_of_a_customer_without_address(harness);

@@ -65,8 +65,8 @@ core::Event customer(const std::string& id, std::vector<std::string> emails, cor
                  time);
 }
 
-core::Event invoice(const std::string& id, const std::string& customer_id, std::int64_t amount,
-                    const char* issued, const char* due, core::Timestamp time) {
+core::InvoiceData invoice_data(const std::string& id, const std::string& customer_id,
+                               std::int64_t amount, const char* issued, const char* due) {
   core::InvoiceData d;
   d.invoice_id = id;
   d.customer_id = customer_id;
@@ -74,7 +74,21 @@ core::Event invoice(const std::string& id, const std::string& customer_id, std::
   d.issue_date = date(issued);
   d.due_date = date(due);
   d.number = "FA-" + id;
-  return encoded(d, core::EventType::invoice_issued, "inv-" + id, time);
+  return d;
+}
+
+core::Event invoice(const std::string& id, const std::string& customer_id, std::int64_t amount,
+                    const char* issued, const char* due, core::Timestamp time) {
+  return encoded(invoice_data(id, customer_id, amount, issued, due),
+                 core::EventType::invoice_issued, "inv-" + id, time);
+}
+
+// The invoice's second version, as the ERP corrects it.
+core::Event invoice_update(const std::string& id, const std::string& customer_id,
+                           std::int64_t amount, const char* issued, const char* due,
+                           core::Timestamp time) {
+  return encoded(invoice_data(id, customer_id, amount, issued, due),
+                 core::EventType::invoice_updated, "inv-" + id + "-v2", time);
 }
 
 core::Event payment(const std::string& id, const std::string& invoice_id, std::int64_t amount,
@@ -756,16 +770,10 @@ TEST(DunningApplier, an_alert_for_a_held_step_is_resolved_when_the_erp_moves_its
   invoice_of_a_customer_without_address(harness);  // I-1, due 31 March: its courtesy step held
   ASSERT_EQ(of_kind(harness.alerts(store::AlertStatus::open), "dunning.no_email_address").size(),
             1u);
-  core::InvoiceData update;
-  update.invoice_id = "I-1";
-  update.customer_id = "C-1";
-  update.amount = eur(10'000);
-  update.issue_date = date("2026-03-02");
-  update.due_date = date("2026-04-30");  // 59 days: within the legal cap
-  update.number = "FA-I-1";
-  harness.write(
-      {encoded(update, core::EventType::invoice_updated, "inv-I-1-v2", at("2026-03-26T08:20:00Z"))},
-      at("2026-03-26T08:20:00Z"));
+  // Due 30 April (59 days: within the legal cap).
+  harness.write({invoice_update("I-1", "C-1", 10'000, "2026-03-02", "2026-04-30",
+                                at("2026-03-26T08:20:00Z"))},
+                at("2026-03-26T08:20:00Z"));
   // Its courtesy step is now late in April: nothing waits for an address.
   const auto open = harness.alerts(store::AlertStatus::open);
   EXPECT_TRUE(open.empty()) << open[0].kind << ": " << open[0].json;
@@ -833,16 +841,9 @@ TEST(DunningApplier, payment_terms_beyond_the_legal_caps_raise_an_alert_at_inges
   harness.advance(at("2026-03-03T09:00:00Z"));
   EXPECT_EQ(of_kind(harness.alerts(std::nullopt), "dunning.payment_terms_beyond_cap").size(), 1u);
   // The ERP corrects the due date: resolved.
-  core::InvoiceData update;
-  update.invoice_id = "I-1";
-  update.customer_id = "C-1";
-  update.amount = eur(10'000);
-  update.issue_date = date("2026-03-02");
-  update.due_date = date("2026-04-30");
-  update.number = "FA-I-1";
-  const core::Event corrected =
-      encoded(update, core::EventType::invoice_updated, "inv-I-1-v2", at("2026-03-03T10:00:00Z"));
-  harness.write({corrected}, at("2026-03-03T10:00:00Z"));
+  harness.write({invoice_update("I-1", "C-1", 10'000, "2026-03-02", "2026-04-30",
+                                at("2026-03-03T10:00:00Z"))},
+                at("2026-03-03T10:00:00Z"));
   EXPECT_TRUE(of_kind(harness.alerts(store::AlertStatus::open), "dunning.payment_terms_beyond_cap")
                   .empty());
 }

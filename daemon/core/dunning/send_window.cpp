@@ -97,7 +97,8 @@ bool is_send_allowed(Timestamp instant, const TimeZone& zone, const SendWindow& 
                      const BusinessCalendar& calendar) {
   const auto local = zone.to_local(instant);
   const auto local_day = floor<days>(local);
-  if (!day_allowed(zone.local_date(instant), window, calendar)) return false;
+  const Date local_date{sys_days(local_day.time_since_epoch())};
+  if (!day_allowed(local_date, window, calendar)) return false;
   const auto minute = floor<minutes>(local - local_day).count();
   return minute_allowed(window, minute);
 }

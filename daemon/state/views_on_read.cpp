@@ -62,7 +62,8 @@ Result<std::optional<std::string>> ViewsOnRead::customer(std::string_view custom
   view["as_of"] = core::format_date(today);
   json::array receivables;
   receivables.reserve(found->receivables.size());
-  // Engine::load keeps a customer's receivables in invoice id order.
+  // Engine::load keeps a customer's receivables in natural order of their ids ("INV-9" before
+  // "INV-10").
   for (const std::uint32_t r : found->receivables) {
     json::object item = core::engine::receivable_view(engine, engine.receivable(r), today);
     item["as_of"] = view.at("as_of");

@@ -327,7 +327,7 @@ bool Engine::Impl::item_less(HistoryItem a, HistoryItem b) const {
     return item.invoice ? std::string_view(receivables[item.index].invoice_id)
                         : std::string_view(records[item.index].identity);
   };
-  return identity(a) < identity(b);
+  return natural_less(identity(a), identity(b));
 }
 
 void Engine::Impl::sync_tails(Customer& cu) const {
@@ -472,17 +472,16 @@ void Engine::Impl::on_invoice(Step& step, const Event& event, const InvoiceData&
   rv.version_from_update = is_update;
   index_invoice(r, keys);
   Customer& cu = customers[c];
-  auto by_id = [&](std::uint32_t a, std::uint32_t b) {
-    return receivables[a].invoice_id < receivables[b].invoice_id;
-  };
-  // ERPs number invoices in sequence: most go last (one comparison with the cached id of the
-  // last one, not log n misses).
-  if (cu.receivables.empty() || cu.last_invoice_id < rv.invoice_id) {
+  // ERPs number invoices in sequence: in natural order most go last (one comparison with the
+  // cached id of the last one, not log n misses).
+  if (cu.receivables.empty() || natural_less(cu.last_invoice_id, rv.invoice_id)) {
     cu.receivables.push_back(r);
     cu.last_invoice_id = rv.invoice_id;
   } else {
-    cu.receivables.insert(std::lower_bound(cu.receivables.begin(), cu.receivables.end(), r, by_id),
-                          r);
+    cu.receivables.insert(
+        std::lower_bound(cu.receivables.begin(), cu.receivables.end(), r,
+                         [&](std::uint32_t a, std::uint32_t b) { return invoice_less(a, b); }),
+        r);
   }
   history_insert(step, c, {r, true});
   touch_receivable(step, r);
@@ -1046,9 +1045,8 @@ void Engine::Impl::match_unallocated(Step& step, std::uint32_t c, std::uint32_t 
           return rv.customer == c && rv.folded && answers_to(rv, key);
         },
         [&](std::uint32_t v) { found.push_back(v); });
-    std::sort(found.begin(), found.end(), [&](std::uint32_t a, std::uint32_t b) {
-      return receivables[a].invoice_id < receivables[b].invoice_id;
-    });
+    std::sort(found.begin(), found.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return invoice_less(a, b); });
     for (std::uint32_t v : found) push_unique(matched, v);
   }
   if (!matched.empty()) {

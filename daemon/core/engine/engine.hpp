@@ -218,6 +218,7 @@ struct HistoryItem {
 struct Customer {
   std::string id;  // "" is the unassigned bucket: records whose customer is not known yet
   std::vector<std::uint32_t> receivables;  // indices into the engine's receivables, by invoice id
+                                           // in natural order ("INV-9" before "INV-10")
   std::vector<HistoryItem> history;        // canonical order
   std::uint32_t folded = 0;                // history[0, folded) is folded
   // From this many folded items on, only invoices were folded and nothing waited or was in

@@ -10,6 +10,7 @@
 
 #include "core/engine/engine.hpp"
 #include "core/engine/flat_index.hpp"
+#include "core/natural_order.hpp"
 #include "core/stable_vector.hpp"
 
 namespace relance::core::engine {
@@ -154,6 +155,11 @@ struct Engine::Impl {
   void touch_customer_blob(Step& step, std::uint32_t c);
   void mark_dirty(Step& step, std::uint32_t c);
   void mark_full(Step& step, std::uint32_t c);
+  // A customer's receivables: by invoice id, in natural order (core/natural_order.hpp).
+  bool invoice_less(std::uint32_t a, std::uint32_t b) const {
+    return natural_less(receivables[a].invoice_id, receivables[b].invoice_id);
+  }
+  // A customer's history: by item_rank, then identity in natural order.
   bool item_less(HistoryItem a, HistoryItem b) const;
   // item_less's key but the identity: (business day, 0 for an invoice or 1 + record kind).
   std::pair<std::int32_t, std::int32_t> item_rank(HistoryItem item) const;

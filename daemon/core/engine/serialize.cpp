@@ -359,9 +359,8 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
   }
   for (std::uint32_t c = 0; c < impl.customers.size(); ++c) {
     Customer& cu = impl.customers[c];
-    std::sort(cu.receivables.begin(), cu.receivables.end(), [&](std::uint32_t a, std::uint32_t b) {
-      return impl.receivables[a].invoice_id < impl.receivables[b].invoice_id;
-    });
+    std::sort(cu.receivables.begin(), cu.receivables.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return impl.invoice_less(a, b); });
     std::sort(cu.history.begin(), cu.history.end(),
               [&](HistoryItem a, HistoryItem b) { return impl.item_less(a, b); });
     impl.sync_tails(cu);

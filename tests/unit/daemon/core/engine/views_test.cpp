@@ -62,6 +62,26 @@ TEST_F(Views, customer_view_has_exposure_aging_behaviour_and_invoices) {
   EXPECT_EQ(v.at("unapplied_items").as_array()[0].at("reason"), "unmatched");
 }
 
+// Invoice ids the way an ERP numbers them, without zero padding: listed as people count, before
+// and after a load (which sorts the receivables it reads).
+TEST_F(Views, a_customer_lists_its_invoices_in_natural_order) {
+  now = at("2026-03-15");
+  for (const char* id : {"INV-10", "INV-9", "INV-100", "INV-11"}) {
+    apply(invoice(id, "C1", 10000, "2026-03-01", "2026-03-31"));
+  }
+  const json::array expected{"INV-9", "INV-10", "INV-11", "INV-100"};
+  EXPECT_EQ(customer_view(engine, customer("C1"), day("2026-03-15")).at("invoice_ids"), expected);
+  std::vector<std::string> receivables;
+  for (const char* id : {"INV-100", "INV-11", "INV-10", "INV-9"}) {
+    receivables.push_back(engine.serialize_receivable(receivable(id)));
+  }
+  const std::vector<std::string> customers = {engine.serialize_customer(customer("C1"))};
+  Engine loaded;
+  ASSERT_TRUE(loaded.load(customers, receivables, now).ok());
+  EXPECT_EQ(customer_view(loaded, *loaded.find_customer("C1"), day("2026-03-15")).at("invoice_ids"),
+            expected);
+}
+
 TEST_F(Views, alert_view_names_kind_severity_entities_and_sentence) {
   apply(invoice("A", "C1", 10000, "2026-01-01", "2026-01-31"));
   Changes changes = apply(payment("P", 4321, "2026-01-10", "C1"));

@@ -9,18 +9,17 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <span>
 #include <thread>
 #include <tuple>
 #include <vector>
 
 #include "core/large_pages.hpp"
-#include "core/string_map.hpp"
 #include "store/migrations.hpp"
 #include "store/outbox_json.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/migrate.hpp"
+#include "store/sqlite/receivables_by_customer.hpp"
 #include "store/sqlite/wal_buffer.hpp"
 
 namespace relance::store {
@@ -28,6 +27,7 @@ namespace relance::store {
 namespace {
 
 using sqlite::Connection;
+using sqlite::ReceivablesByCustomer;
 using sqlite::ResetOnExit;
 using sqlite::Statement;
 
@@ -305,39 +305,6 @@ struct ReaderConnection {
     if (auto prepared = prepare_all(reader->db, items); !prepared) return prepared.error();
     return reader;
   }
-};
-
-// Which receivables each customer owns, kept in memory instead of an index of the state table on
-// (kind, customer_id, key): events come in time order, not by customer, so that index took an
-// insert at a random place per new receivable, and each commit rewrote most of its pages (in the
-// ingest bench, with 5,000 customers, it halved the writer's rate as it grew; 117-119 k events/s
-// without it, 52-60 k with it). The writer adds a receivable before its transaction commits, so a
-// reader's snapshot never holds one the index lacks; an index entry may name a receivable the
-// snapshot does not hold (yet, or any more, or under another owner), which the reader checks
-// against the row itself. Built from the state table when the store opens.
-class ReceivablesByCustomer {
- public:
-  void add(std::string_view customer_id, std::string_view invoice_id) {
-    std::lock_guard lock(mutex_);
-    auto found = keys_.find(customer_id);
-    if (found == keys_.end()) found = keys_.emplace(std::string(customer_id), Keys{}).first;
-    // A set, not a sorted vector: ids do not always arrive in their sort order ("INV-10000"
-    // after "INV-9999"), and a vector would move the customer's later ids at each such insert.
-    Keys& keys = found->second;
-    if (!keys.contains(invoice_id)) keys.emplace(invoice_id);
-  }
-  // In key order.
-  std::vector<std::string> of(std::string_view customer_id) const {
-    std::lock_guard lock(mutex_);
-    const auto found = keys_.find(customer_id);
-    if (found == keys_.end()) return {};
-    return std::vector<std::string>(found->second.begin(), found->second.end());
-  }
-
- private:
-  using Keys = std::set<std::string, std::less<>>;
-  mutable std::mutex mutex_;
-  core::StringMap<Keys> keys_;
 };
 
 // Between the writer's transactions and the other threads that write: the checkpointer's

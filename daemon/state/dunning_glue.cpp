@@ -92,34 +92,31 @@ Result<void> DunningGlue::rebuild(
   return {};
 }
 
-void DunningGlue::sync(const Engine& engine, std::span<const std::string> receivables,
-                       std::span<const std::string> customers, core::Timestamp now) {
-  for (const std::string& id : customers) {
-    if (id.empty() || !owned(id)) continue;
-    if (const core::engine::Customer* customer = engine.find_customer(id)) {
-      sync_customer(engine, *customer);
-    }
+void DunningGlue::sync(const Engine& engine, std::span<const std::uint32_t> receivables,
+                       std::span<const std::uint32_t> customers, core::Timestamp now) {
+  for (const std::uint32_t c : customers) {
+    const core::engine::Customer& customer = engine.customer(c);
+    if (!customer.id.empty() && owned(customer.id)) sync_customer(engine, customer);
   }
   // Customers whose held steps may have stopped waiting: those of a receivable the scheduler
   // had (paid, cancelled, disputed, moved... since). A new receivable only adds steps.
-  std::vector<std::string_view> changed_schedules;
-  for (const std::string& id : receivables) {
-    const core::engine::Receivable* receivable = engine.find_receivable(id);
-    if (receivable == nullptr) continue;
-    if (sync_receivable(engine, *receivable, now) == Scheduled::before) {
-      changed_schedules.push_back(engine.customer_id(*receivable));
+  std::vector<std::uint32_t> changed_schedules;
+  for (const std::uint32_t r : receivables) {
+    const core::engine::Receivable& receivable = engine.receivable(r);
+    if (sync_receivable(engine, receivable, now) == Scheduled::before) {
+      changed_schedules.push_back(receivable.customer);
     }
   }
   if (held_alerts_.empty()) return;
   // A held step's invoices paid, cancelled, disputed...: its alert goes if nothing else waits.
   // Each customer once.
-  for (const std::string& id : customers) settle_held(id, now);
+  for (const std::uint32_t c : customers) settle_held(engine.customer(c).id, now);
   std::sort(changed_schedules.begin(), changed_schedules.end());
   changed_schedules.erase(std::unique(changed_schedules.begin(), changed_schedules.end()),
                           changed_schedules.end());
-  for (const std::string_view id : changed_schedules) {
-    if (!std::binary_search(customers.begin(), customers.end(), id)) {
-      settle_held(std::string(id), now);
+  for (const std::uint32_t c : changed_schedules) {
+    if (!std::binary_search(customers.begin(), customers.end(), c)) {
+      settle_held(engine.customer(c).id, now);
     }
   }
 }

@@ -107,10 +107,10 @@ class DunningGlue {
                        std::unordered_map<std::string, std::vector<core::Timestamp>> contacts,
                        std::set<std::string> open_alerts = {});
 
-  // The engine changed these (ids sorted, each once; customers first: their profile decides the
-  // receivables' policy). `now` dates the end of a pause.
-  void sync(const core::engine::Engine& engine, std::span<const std::string> receivables,
-            std::span<const std::string> customers, core::Timestamp now);
+  // The engine changed these (indexes into `engine`, each once; customers first: their profile
+  // decides the receivables' policy). `now` dates the end of a pause.
+  void sync(const core::engine::Engine& engine, std::span<const std::uint32_t> receivables,
+            std::span<const std::uint32_t> customers, core::Timestamp now);
 
   // Takes effect at the next rebuild().
   void set_ownership(Ownership owns) { owns_ = std::move(owns); }

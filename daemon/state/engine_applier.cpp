@@ -24,10 +24,10 @@ std::int64_t micros(core::Timestamp instant) {
 
 }  // namespace
 
-std::vector<std::string> ChangedIds::take() {
-  std::sort(ids_.begin(), ids_.end());
-  ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
-  return std::exchange(ids_, {});
+std::vector<std::uint32_t> ChangedIndexes::take() {
+  std::sort(indexes_.begin(), indexes_.end());
+  indexes_.erase(std::unique(indexes_.begin(), indexes_.end()), indexes_.end());
+  return std::exchange(indexes_, {});
 }
 
 // No view_json: the documents are computed from the blobs when read (state/views_on_read.hpp).
@@ -152,18 +152,16 @@ Result<void> EngineApplier::reload() {
   return {};
 }
 
-Result<void> EngineApplier::record(store::Transaction& transaction, core::engine::Changes changes,
-                                   core::Timestamp now, bool only_owned) {
+Result<void> EngineApplier::record(store::Transaction& transaction,
+                                   const core::engine::Changes& changes, core::Timestamp now,
+                                   bool only_owned) {
   const bool filter = only_owned && owns_;
-  for (std::string& id : changes.receivables) {
-    if (filter) {
-      const core::engine::Receivable* receivable = engine_->find_receivable(id);
-      if (receivable == nullptr || !owns_(engine_->customer_id(*receivable))) continue;
-    }
-    receivables_.add(std::move(id));
+  for (const std::uint32_t r : changes.receivables) {
+    if (filter && !owns_(engine_->customer_id(engine_->receivable(r)))) continue;
+    receivables_.add(r);
   }
-  for (std::string& id : changes.customers) {
-    if (!filter || owns_(id)) customers_.add(std::move(id));
+  for (const std::uint32_t c : changes.customers) {
+    if (!filter || owns_(engine_->customer(c).id)) customers_.add(c);
   }
   // Alerts are few next to events: written as they come, which keeps their order.
   for (const core::engine::Alert& alert : changes.raised) {
@@ -234,15 +232,13 @@ EngineApplier::Changed EngineApplier::take_changed() {
 
 Result<void> EngineApplier::write_rows(store::Transaction& transaction,
                                        const Changed& changed) const {
-  for (const std::string& id : changed.receivables) {
-    const core::engine::Receivable* receivable = engine_->find_receivable(id);
-    RELANCE_ASSERT(receivable != nullptr && "the engine reported a change of an unknown invoice");
-    if (auto put = transaction.put_state(receivable_row(*engine_, *receivable)); !put) return put;
+  for (const std::uint32_t r : changed.receivables) {
+    const store::StateRow row = receivable_row(*engine_, engine_->receivable(r));
+    if (auto put = transaction.put_state(row); !put) return put;
   }
-  for (const std::string& id : changed.customers) {
-    const core::engine::Customer* customer = engine_->find_customer(id);
-    RELANCE_ASSERT(customer != nullptr && "the engine reported a change of an unknown customer");
-    if (auto put = transaction.put_state(customer_row(*engine_, *customer)); !put) return put;
+  for (const std::uint32_t c : changed.customers) {
+    const store::StateRow row = customer_row(*engine_, engine_->customer(c));
+    if (auto put = transaction.put_state(row); !put) return put;
   }
   return {};
 }
@@ -255,11 +251,11 @@ Result<void> EngineApplier::before_commit(store::Transaction& transaction) {
 }
 
 Result<void> EngineApplier::set_dunning_level(const std::string& invoice_id, int level) {
-  const core::engine::Receivable* receivable = engine_->find_receivable(invoice_id);
+  const std::optional<std::uint32_t> r = engine_->receivable_index(invoice_id);
   const auto clamped = static_cast<std::uint8_t>(std::clamp(level, 0, 255));
-  if (receivable == nullptr || receivable->dunning_level == clamped) return {};
+  if (!r || engine_->receivable(*r).dunning_level == clamped) return {};
   if (auto set = engine_->set_dunning_level(invoice_id, clamped); !set) return set;
-  receivables_.add(invoice_id);
+  receivables_.add(*r);
   dirty_ = true;
   return {};
 }
@@ -279,12 +275,8 @@ void EngineApplier::rolled_back() {
 
 Result<void> EngineApplier::write_everything(store::Transaction& transaction) {
   const Engine& engine = *engine_;
-  for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) {
-    receivables_.add(engine.receivable(r).invoice_id);
-  }
-  for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
-    customers_.add(engine.customer(c).id);
-  }
+  for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) receivables_.add(r);
+  for (std::uint32_t c = 0; c < engine.customer_count(); ++c) customers_.add(c);
   for (const core::engine::Alert& alert : engine.alerts()) {
     if (auto raised = transaction.raise_alert(alert_row(alert, evaluated_at_)); !raised) {
       return raised;

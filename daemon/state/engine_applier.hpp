@@ -25,18 +25,19 @@ namespace relance::state {
 // time changed since.
 inline constexpr std::string_view clock_source = "engine:clock";
 
-// The ids of the entities a transaction changed: appended as the engine reports them (a
-// customer once per event), taken sorted and each once. A vector sorted when read costs far less
-// than a node per id: the writer handles thousands of events a transaction.
-class ChangedIds {
+// The entities a transaction changed, by their index in the engine: appended as the engine
+// reports them (a customer once per event), taken sorted and each once. A vector sorted when
+// read costs far less than a node per entity: the writer handles thousands of events a
+// transaction.
+class ChangedIndexes {
  public:
-  void add(std::string id) { ids_.push_back(std::move(id)); }
-  // Sorted and deduplicated; the set is empty afterwards.
-  std::vector<std::string> take();
-  void clear() { ids_.clear(); }
+  void add(std::uint32_t index) { indexes_.push_back(index); }
+  // Ascending and deduplicated; the set is empty afterwards.
+  std::vector<std::uint32_t> take();
+  void clear() { indexes_.clear(); }
 
  private:
-  std::vector<std::string> ids_;
+  std::vector<std::uint32_t> indexes_;
 };
 
 // The rows of the state table for an entity of `engine`: its blob (views are computed on read).
@@ -72,10 +73,11 @@ class EngineApplier final : public ingest::Applier {
   int reloads() const { return reloads_; }
   // The latest `now` the engine was evaluated at (stored with the state).
   core::Timestamp evaluated_at() const { return evaluated_at_; }
-  // The entities changed since the last take_changed() or before_commit(), sorted, each once.
+  // The entities changed since the last take_changed() or before_commit(), each once: indexes
+  // into engine(), ascending (valid until the next reload, which clears them).
   struct Changed {
-    std::vector<std::string> receivables;
-    std::vector<std::string> customers;
+    std::vector<std::uint32_t> receivables;
+    std::vector<std::uint32_t> customers;
   };
   // Hands them over: a decorator such as DunningApplier reads them, and has their rows written
   // by write_rows(); before_commit() then writes only what changed after this call.
@@ -115,8 +117,7 @@ class EngineApplier final : public ingest::Applier {
   // A fresh engine from the stored blobs, as of the stored clock.
   Result<void> reload();
   // `only_owned`: changes of customers not owned are left out (advance()).
-  // Takes the ids out of `changes`.
-  Result<void> record(store::Transaction& transaction, core::engine::Changes changes,
+  Result<void> record(store::Transaction& transaction, const core::engine::Changes& changes,
                       core::Timestamp now, bool only_owned);
   // At the start of a transaction: reloads if a refresh was requested or a reload is pending.
   Result<void> refresh_if_requested();
@@ -127,8 +128,8 @@ class EngineApplier final : public ingest::Applier {
   std::unique_ptr<core::engine::Engine> engine_;
   core::Timestamp evaluated_at_{};  // the latest `now` given to the engine
   // Changed since the last take_changed(): written once each by before_commit().
-  ChangedIds receivables_;
-  ChangedIds customers_;
+  ChangedIndexes receivables_;
+  ChangedIndexes customers_;
   bool dirty_ = false;         // the engine holds changes not committed
   bool needs_reload_ = false;  // a reload failed: the engine cannot be trusted until one works
   int reloads_ = 0;

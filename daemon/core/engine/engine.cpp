@@ -1840,11 +1840,11 @@ Changes Engine::Impl::finish(Step& step) {
   changes.receivables.reserve(step.receivables.size());
   changes.customers.reserve(step.customers.size());
   for (std::uint32_t r : step.receivables) {
-    if (receivable_touched[r] == 1) changes.receivables.push_back(receivables[r].invoice_id);
+    if (receivable_touched[r] == 1) changes.receivables.push_back(r);
     receivable_touched[r] = 0;
   }
   for (std::uint32_t c : step.customers) {
-    if (customer_touched[c] == 2) changes.customers.push_back(customers[c].id);
+    if (customer_touched[c] == 2) changes.customers.push_back(c);
     customer_touched[c] = 0;
   }
   for (std::uint32_t c : step.dirty) customer_dirty[c] = 0;
@@ -2028,6 +2028,11 @@ const EngineOptions& Engine::options() const { return impl_->options; }
 const Receivable* Engine::find_receivable(std::string_view invoice_id) const {
   std::uint32_t r = impl_->find_invoice(invoice_id);
   return r == no_index ? nullptr : &impl_->receivables[r];
+}
+
+std::optional<std::uint32_t> Engine::receivable_index(std::string_view invoice_id) const {
+  std::uint32_t r = impl_->find_invoice(invoice_id);
+  return r == no_index ? std::nullopt : std::optional<std::uint32_t>(r);
 }
 
 const Customer* Engine::find_customer(std::string_view customer_id) const {

@@ -279,13 +279,15 @@ enum class ApplyOutcome : std::uint8_t {
   duplicate,  // seen before (same source and id), or a losing version
 };
 
-// What one apply() or advance() changed: the writer persists exactly these.
+// What one apply() or advance() changed: the writer persists exactly these. Receivables and
+// customers are named by their index (Engine::receivable(), Engine::customer()): a reader takes
+// them without a lookup by id, and nothing is copied. An index stays valid as long as the engine.
 struct Changes {
   ApplyOutcome outcome = ApplyOutcome::applied;
-  std::vector<std::string> receivables;  // invoice ids, sorted
-  // Customer ids whose blob changed (new, profile, records), sorted ("" is the unassigned
-  // bucket); aggregates and views, computed from the blobs, are not a reason.
-  std::vector<std::string> customers;
+  std::vector<std::uint32_t> receivables;  // ascending
+  // Customers whose blob changed (new, profile, records), ascending (0 is the unassigned bucket,
+  // id ""); aggregates and views, computed from the blobs, are not a reason.
+  std::vector<std::uint32_t> customers;
   std::vector<Alert> raised;          // new, or whose content changed; by id
   std::vector<std::string> resolved;  // ids of alerts no longer true; sorted
 };
@@ -320,6 +322,7 @@ class Engine {
   // Readers.
   const EngineOptions& options() const;
   const Receivable* find_receivable(std::string_view invoice_id) const;
+  std::optional<std::uint32_t> receivable_index(std::string_view invoice_id) const;
   const Customer* find_customer(std::string_view customer_id) const;
   const Receivable& receivable(std::uint32_t index) const;
   const Customer& customer(std::uint32_t index) const;

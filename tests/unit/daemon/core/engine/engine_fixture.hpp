@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,20 @@ class EngineTest : public ::testing::Test {
   explicit EngineTest(EngineOptions options = {}) : engine(std::move(options)) {}
 
   Changes apply(const Event& event) { return engine.apply(event, now); }
+  // The ids of what `changes` names, sorted.
+  std::vector<std::string> receivable_ids(const Changes& changes) const {
+    std::vector<std::string> ids;
+    for (const std::uint32_t r : changes.receivables)
+      ids.push_back(engine.receivable(r).invoice_id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+  std::vector<std::string> customer_ids(const Changes& changes) const {
+    std::vector<std::string> ids;
+    for (const std::uint32_t c : changes.customers) ids.push_back(engine.customer(c).id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
   const Receivable& receivable(const std::string& id) {
     const Receivable* r = engine.find_receivable(id);
     EXPECT_NE(r, nullptr) << id;

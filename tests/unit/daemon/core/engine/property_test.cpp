@@ -268,11 +268,13 @@ TEST(Property, replay_of_the_journal_and_load_reproduce_the_stored_state) {
     std::map<std::string, std::string> stored_customers, stored_receivables;
     std::map<std::string, std::string> stored_alerts;
     auto persist = [&](const Changes& changes) {
-      for (const std::string& id : changes.customers) {
-        stored_customers[id] = live.serialize_customer(*live.find_customer(id));
+      for (const std::uint32_t c : changes.customers) {
+        const Customer& customer = live.customer(c);
+        stored_customers[customer.id] = live.serialize_customer(customer);
       }
-      for (const std::string& id : changes.receivables) {
-        stored_receivables[id] = live.serialize_receivable(*live.find_receivable(id));
+      for (const std::uint32_t r : changes.receivables) {
+        const Receivable& receivable = live.receivable(r);
+        stored_receivables[receivable.invoice_id] = live.serialize_receivable(receivable);
       }
       for (const Alert& a : changes.raised) stored_alerts[a.id] = a.message;
       for (const std::string& id : changes.resolved) stored_alerts.erase(id);

@@ -12,6 +12,7 @@
 
 #include "core/dunning/contact_pressure.hpp"
 #include "core/dunning/send_window.hpp"
+#include "core/natural_order.hpp"
 #include "core/stable_vector.hpp"
 #include "core/string_map.hpp"
 
@@ -564,9 +565,11 @@ void Scheduler::Impl::run_customer(std::uint32_t customer_slot,
       action.language = customer.profile.language;
       return action;
     };
+    // By due date, then as people count ids: "INV-9" before "INV-10".
     const auto sort_lines = [](std::vector<ActionInvoice>& lines) {
       std::sort(lines.begin(), lines.end(), [](const ActionInvoice& a, const ActionInvoice& b) {
-        return std::pair(a.due_date, a.invoice_id) < std::pair(b.due_date, b.invoice_id);
+        if (a.due_date != b.due_date) return a.due_date < b.due_date;
+        return natural_less(a.invoice_id, b.invoice_id);
       });
     };
 

@@ -129,7 +129,7 @@ struct Action {
   std::string language;  // the customer's
   Claim claim = Claim::none;
   std::optional<Date> pay_by;           // formal notice: as_of + pay_within_days
-  std::vector<ActionInvoice> invoices;  // listed invoices, by due date then id
+  std::vector<ActionInvoice> invoices;  // listed, by due date then id in natural order
   std::vector<CreditLine> credits;      // netted (statements only)
   std::vector<Money> totals;            // per currency: open invoices minus credits
 };

@@ -278,6 +278,24 @@ TEST(Scheduler, three_overdue_invoices_of_one_customer_make_one_statement) {
   EXPECT_EQ(result.progress.size(), 4u);
 }
 
+TEST(Scheduler, a_statement_lists_invoices_due_the_same_day_in_natural_order_of_their_ids) {
+  Policy policy;
+  policy.name = "one";
+  policy.steps = {step("first", "due+3d")};
+  Scheduler scheduler = make(policies(policy));
+  ASSERT_TRUE(scheduler.update_customer(customer("C1")).ok());
+  const Timestamp start = at("2026-01-01T00:00:00Z");
+  for (const char* id : {"INV-10", "INV-9", "INV-100"}) {
+    add(scheduler, invoice(id, "C1", d(2026, 1, 5), "100.00"), start);
+  }
+  add(scheduler, invoice("INV-11", "C1", d(2026, 1, 2), "100.00"), start);
+  const TickResult result = scheduler.tick(at("2026-01-16T10:00:00Z"));
+  ASSERT_EQ(result.actions.size(), 1u);
+  std::vector<std::string> listed;
+  for (const ActionInvoice& line : result.actions[0].invoices) listed.push_back(line.invoice_id);
+  EXPECT_EQ(listed, (std::vector<std::string>{"INV-11", "INV-9", "INV-10", "INV-100"}));
+}
+
 TEST(Scheduler, statement_lists_soon_due_invoices_when_asked) {
   Policy policy;
   policy.name = "one";

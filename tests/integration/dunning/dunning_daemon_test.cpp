@@ -96,7 +96,7 @@ class DunningDaemon : public ::testing::Test {
   fs::path config_;
 };
 
-// 24/11/2026.
+// A date as a French letter writes it: 24/11/2026.
 std::string french_date(core::Date date) {
   const std::string iso = core::format_date(date);
   return iso.substr(8, 2) + "/" + iso.substr(5, 2) + "/" + iso.substr(0, 4);

@@ -47,6 +47,14 @@ store::StateRow customer_row(const Engine& engine, const core::engine::Customer&
                          {}};
 }
 
+store::StateRow record_row(const Engine& engine, const core::engine::Record& record) {
+  return store::StateRow{store::StateKind::record,
+                         record.identity,
+                         engine.customer(record.customer).id,
+                         engine.serialize_record(record),
+                         {}};
+}
+
 store::AlertRow alert_row(const core::engine::Alert& alert, core::Timestamp raised_at) {
   store::AlertRow row;
   row.id = alert.id;
@@ -87,6 +95,7 @@ Result<std::unique_ptr<EngineApplier>> EngineApplier::open(store::Store& store,
   applier->reloads_ = 0;
 
   const Engine& engine = *applier->engine_;
+  bool rewrite = engine.loaded_records_inline();
   if (engine.receivable_count() == 0 && engine.customer_count() <= 1) {
     auto journal = store.journal_size();
     if (!journal) return journal.error();
@@ -96,13 +105,16 @@ Result<std::unique_ptr<EngineApplier>> EngineApplier::open(store::Store& store,
       auto last = replay_journal(store, *applier->engine_);
       if (!last) return last.error();
       applier->evaluated_at_ = *last;
-      auto transaction = store.begin();
-      if (!transaction) return transaction.error();
-      if (auto written = applier->write_everything(**transaction); !written) {
-        return written.error();
-      }
-      if (auto committed = (*transaction)->commit(); !committed) return committed.error();
+      rewrite = true;
     }
+  }
+  if (rewrite) {
+    auto transaction = store.begin();
+    if (!transaction) return transaction.error();
+    if (auto written = applier->write_everything(**transaction); !written) {
+      return written.error();
+    }
+    if (auto committed = (*transaction)->commit(); !committed) return committed.error();
   }
   return applier;
 }
@@ -111,10 +123,12 @@ Result<void> EngineApplier::reload() {
   ++reloads_;
   receivables_.clear();
   customers_.clear();
+  records_.clear();
   dirty_ = false;
   needs_reload_ = true;
   std::vector<std::string> customers;
   std::vector<std::string> receivables;
+  std::vector<std::string> records;
   auto collect = [](std::vector<std::string>& into) {
     return [&into](std::string_view blob) -> Result<void> {
       into.emplace_back(blob);
@@ -128,13 +142,16 @@ Result<void> EngineApplier::reload() {
       !read) {
     return read.error();
   }
+  if (auto read = store_.for_each_state(store::StateKind::record, collect(records)); !read) {
+    return read.error();
+  }
   auto offsets = store_.source_offsets(clock_source);
   if (!offsets) return offsets.error();
   const core::Timestamp at =
       offsets->empty() ? core::Timestamp{}
                        : core::Timestamp(std::chrono::microseconds(offsets->front().offset));
   auto engine = std::make_unique<Engine>(options_);
-  if (auto loaded = engine->load(customers, receivables, at); !loaded) {
+  if (auto loaded = engine->load(customers, receivables, records, at); !loaded) {
     return Error{loaded.error().field,
                  "the stored engine state cannot be loaded: " + loaded.error().message};
   }
@@ -162,6 +179,9 @@ Result<void> EngineApplier::record(store::Transaction& transaction,
   }
   for (const std::uint32_t c : changes.customers) {
     if (!filter || owns_(engine_->customer(c).id)) customers_.add(c);
+  }
+  for (const std::uint32_t rec : changes.records) {
+    if (!filter || owns_(engine_->customer(engine_->record(rec).customer).id)) records_.add(rec);
   }
   // Alerts are few next to events: written as they come, which keeps their order.
   for (const core::engine::Alert& alert : changes.raised) {
@@ -227,7 +247,7 @@ Result<void> EngineApplier::advance(store::Transaction& transaction, core::Times
 }
 
 EngineApplier::Changed EngineApplier::take_changed() {
-  return Changed{receivables_.take(), customers_.take()};
+  return Changed{receivables_.take(), customers_.take(), records_.take()};
 }
 
 Result<void> EngineApplier::write_rows(store::Transaction& transaction,
@@ -238,6 +258,10 @@ Result<void> EngineApplier::write_rows(store::Transaction& transaction,
   }
   for (const std::uint32_t c : changed.customers) {
     const store::StateRow row = customer_row(*engine_, engine_->customer(c));
+    if (auto put = transaction.put_state(row); !put) return put;
+  }
+  for (const std::uint32_t rec : changed.records) {
+    const store::StateRow row = record_row(*engine_, engine_->record(rec));
     if (auto put = transaction.put_state(row); !put) return put;
   }
   return {};
@@ -263,6 +287,7 @@ Result<void> EngineApplier::set_dunning_level(const std::string& invoice_id, int
 void EngineApplier::committed() {
   receivables_.clear();
   customers_.clear();
+  records_.clear();
   dirty_ = false;
 }
 
@@ -277,6 +302,7 @@ Result<void> EngineApplier::write_everything(store::Transaction& transaction) {
   const Engine& engine = *engine_;
   for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) receivables_.add(r);
   for (std::uint32_t c = 0; c < engine.customer_count(); ++c) customers_.add(c);
+  for (std::uint32_t rec = 0; rec < engine.record_count(); ++rec) records_.add(rec);
   for (const core::engine::Alert& alert : engine.alerts()) {
     if (auto raised = transaction.raise_alert(alert_row(alert, evaluated_at_)); !raised) {
       return raised;

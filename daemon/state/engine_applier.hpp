@@ -45,6 +45,7 @@ store::StateRow receivable_row(const core::engine::Engine& engine,
                                const core::engine::Receivable& receivable);
 store::StateRow customer_row(const core::engine::Engine& engine,
                              const core::engine::Customer& customer);
+store::StateRow record_row(const core::engine::Engine& engine, const core::engine::Record& record);
 store::AlertRow alert_row(const core::engine::Alert& alert, core::Timestamp raised_at);
 
 // Applies the journal, from its first event, to `engine` (which should be empty), each event as
@@ -54,9 +55,11 @@ Result<core::Timestamp> replay_journal(store::Store& store, core::engine::Engine
 
 class EngineApplier final : public ingest::Applier {
  public:
-  // Loads every stored customer and receivable. A store that has a journal but no state (written
-  // by a relanced without the engine) is rebuilt from the journal, and the state written, first.
-  // Call before the writer starts: it may open a transaction.
+  // Loads every stored customer, receivable and record. A store that has a journal but no state
+  // (written by a relanced without the engine) is rebuilt from the journal, and the state
+  // written, first; one whose customer rows still hold their records (written before records had
+  // rows of their own) is written again. Call before the writer starts: it may open a
+  // transaction.
   static Result<std::unique_ptr<EngineApplier>> open(store::Store& store,
                                                      core::engine::EngineOptions options);
 
@@ -78,6 +81,7 @@ class EngineApplier final : public ingest::Applier {
   struct Changed {
     std::vector<std::uint32_t> receivables;
     std::vector<std::uint32_t> customers;
+    std::vector<std::uint32_t> records;
   };
   // Hands them over: a decorator such as DunningApplier reads them, and has their rows written
   // by write_rows(); before_commit() then writes only what changed after this call.
@@ -130,6 +134,7 @@ class EngineApplier final : public ingest::Applier {
   // Changed since the last take_changed(): written once each by before_commit().
   ChangedIndexes receivables_;
   ChangedIndexes customers_;
+  ChangedIndexes records_;
   bool dirty_ = false;         // the engine holds changes not committed
   bool needs_reload_ = false;  // a reload failed: the engine cannot be trusted until one works
   int reloads_ = 0;

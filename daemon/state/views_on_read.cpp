@@ -26,7 +26,7 @@ Result<void> ViewsOnRead::load(Engine& engine, const store::CustomerState& state
   const std::span<const std::string> customers =
       state.customer ? std::span<const std::string>(&*state.customer, 1)
                      : std::span<const std::string>();
-  if (auto loaded = engine.load(customers, state.receivables, now); !loaded) {
+  if (auto loaded = engine.load(customers, state.receivables, state.records, now); !loaded) {
     return Error{"customer " + state.customer_id,
                  "its stored state cannot be loaded (" + loaded.error().to_string() + ")"};
   }

@@ -29,10 +29,11 @@ struct StoredEvent {
   std::string json;               // the envelope as received (core::Event::json)
 };
 
-// State the receivable engine persists: one row per invoice and per customer, written in the
-// same transaction as the journal entries that changed it. Dunning keeps its own rows beside
-// them: `dunning` per invoice (the step reached), `contacts` per customer (recent contacts).
-enum class StateKind { receivable, customer, dunning, contacts };
+// State the receivable engine persists: one row per invoice, per customer and per record of a
+// customer's history (a payment, a credit note, a dispute...), written in the same transaction
+// as the journal entries that changed it. Dunning keeps its own rows beside them: `dunning` per
+// invoice (the step reached), `contacts` per customer (recent contacts).
+enum class StateKind { receivable, customer, dunning, contacts, record };
 // The words of the schema's CHECK constraint.
 inline const char* state_kind_name(StateKind kind) {
   switch (kind) {
@@ -44,13 +45,15 @@ inline const char* state_kind_name(StateKind kind) {
       return "dunning";
     case StateKind::contacts:
       return "contacts";
+    case StateKind::record:
+      return "record";
   }
   return "receivable";
 }
 
 struct StateRow {
   StateKind kind = StateKind::receivable;
-  std::string key;          // invoice_id, or customer_id
+  std::string key;          // invoice_id, customer_id, or a record's identity
   std::string customer_id;  // the owner: for a customer, its own id ("" when not known yet)
   std::string blob;         // the engine's serialization, loaded at start
   // A JSON document kept beside the blob, for kinds that have one. Receivable and customer rows
@@ -59,11 +62,13 @@ struct StateRow {
   std::string view_json;
 };
 
-// The stored rows of one customer, read from one snapshot: its own row and its receivables'.
+// The stored rows of one customer, read from one snapshot: its own row, its receivables' and
+// its records'.
 struct CustomerState {
   std::string customer_id;
   std::optional<std::string> customer;   // its blob; nullopt when no customer row is stored
   std::vector<std::string> receivables;  // their blobs, in key order
+  std::vector<std::string> records;      // their blobs, in key order
 };
 
 enum class AlertStatus { open, resolved };
@@ -216,8 +221,8 @@ class Store {
       StateKind kind, const std::function<Result<void>(std::string_view blob)>& visit) = 0;
   virtual Result<std::optional<std::string>> find_state_view(StateKind kind,
                                                              std::string_view key) = 0;
-  // A customer's row and its receivables' blobs (nothing stored: no customer row, no
-  // receivables).
+  // A customer's row and its receivables' and records' blobs (nothing stored: no customer row,
+  // no receivables, no records).
   virtual Result<CustomerState> customer_state(std::string_view customer_id) = 0;
   // The same, for the customer that owns a receivable, found and read in one snapshot; nullopt
   // when no such receivable is stored.

@@ -297,6 +297,13 @@ void Engine::Impl::touch_customer_blob(Step& step, std::uint32_t c) {
   customer_touched[c] = 2;
 }
 
+void Engine::Impl::touch_record(Step& step, std::uint32_t rec) {
+  if (record_touched.size() <= rec) record_touched.resize(records.size(), 0);
+  if (record_touched[rec]) return;
+  record_touched[rec] = 1;
+  step.records.push_back(rec);
+}
+
 void Engine::Impl::mark_full(Step& step, std::uint32_t c) {
   touch_customer(step, c);
   if (customer_full.size() <= c) customer_full.resize(customers.size(), 0);
@@ -349,6 +356,7 @@ void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item)
   } else {
     records[item.index].derived = {};
     records[item.index].customer = c;
+    touch_record(step, item.index);
   }
   // Events mostly come in date order: try the end first, on the cached key of the last item (its
   // identity read only on a tie of day and rank), not log n misses.
@@ -692,8 +700,8 @@ void Engine::Impl::fold_pending(Step& step, std::uint32_t c) {
     HistoryItem item = cu.history[cu.folded++];
     // Incremental evaluation knows what folding an invoice or a payment / credit note touches
     // when nothing waits; anything else is evaluated in full.
-    // The customer's blob holds its records and what their fold derives: folding a record, or
-    // an invoice that records wait for or whose money may go to it, changes it.
+    // Folding a record, or an invoice that records wait for or whose money may go to it, changes
+    // what the customer's records derive (its credits, among others).
     if (!cu.waiting.empty() || !cu.suspense.empty()) {
       mark_full(step, c);
       touch_customer_blob(step, c);
@@ -1847,10 +1855,13 @@ Changes Engine::Impl::finish(Step& step) {
     if (customer_touched[c] == 2) changes.customers.push_back(c);
     customer_touched[c] = 0;
   }
+  changes.records = step.records;
+  for (std::uint32_t rec : step.records) record_touched[rec] = 0;
   for (std::uint32_t c : step.dirty) customer_dirty[c] = 0;
   for (std::uint32_t c : step.full) customer_full[c] = 0;
   std::sort(changes.receivables.begin(), changes.receivables.end());
   std::sort(changes.customers.begin(), changes.customers.end());
+  std::sort(changes.records.begin(), changes.records.end());
   return changes;
 }
 

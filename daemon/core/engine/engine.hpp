@@ -285,9 +285,14 @@ enum class ApplyOutcome : std::uint8_t {
 struct Changes {
   ApplyOutcome outcome = ApplyOutcome::applied;
   std::vector<std::uint32_t> receivables;  // ascending
-  // Customers whose blob changed (new, profile, records), ascending (0 is the unassigned bucket,
-  // id ""); aggregates and views, computed from the blobs, are not a reason.
+  // Customers that are new, or whose profile or records (or what the records derive: credits,
+  // holds) changed, ascending (0 is the unassigned bucket, id ""); aggregates and views,
+  // computed from the blobs, are not a reason. The writer stores their blob again (a small one:
+  // the profile), and dunning reads their credits again.
   std::vector<std::uint32_t> customers;
+  // Records whose blob changed (new, a new winning version, placed in another customer's
+  // history), ascending. What their fold derives is not stored: load() derives it again.
+  std::vector<std::uint32_t> records;
   std::vector<Alert> raised;          // new, or whose content changed; by id
   std::vector<std::string> resolved;  // ids of alerts no longer true; sorted
 };
@@ -347,13 +352,21 @@ class Engine {
   static bool owes(const Receivable& receivable);
 
   // Compact binary serialization (to persist in the store and load at start). Byte-identical
-  // for equal states, whatever order the events arrived in.
+  // for equal states, whatever order the events arrived in. A customer's blob holds its profile;
+  // each of its records has a blob of its own, so that a new payment writes one small row, not
+  // the customer's whole history.
   std::string serialize_receivable(const Receivable& receivable) const;
   std::string serialize_customer(const Customer& customer) const;
+  std::string serialize_record(const Record& record) const;
   // Loads what serialize_* produced into an empty engine, re-folds each customer from the stored
-  // facts (not from the journal) and evaluates as of `now`.
+  // facts (not from the journal) and evaluates as of `now`. Customer blobs of the formats that
+  // held the records are read too (their records with them).
   Result<void> load(std::span<const std::string> customers,
-                    std::span<const std::string> receivables, Timestamp now);
+                    std::span<const std::string> receivables, std::span<const std::string> records,
+                    Timestamp now);
+  // load() read customer blobs of a format that held the records: the caller writes every
+  // customer and record again, so that the store holds the current format.
+  bool loaded_records_inline() const;
 
   // Approximate heap bytes held (for the memory benchmark and metrics).
   std::size_t index_bytes() const;

@@ -45,7 +45,8 @@ struct FoldedState {
 struct Step {
   std::vector<std::uint32_t> receivables;
   std::vector<std::uint32_t> customers;
-  std::vector<std::uint32_t> dirty;  // customers to re-fold from scratch
+  std::vector<std::uint32_t> records;  // whose blob changed (Changes::records)
+  std::vector<std::uint32_t> dirty;    // customers to re-fold from scratch
   // Customers whose aggregates and alerts are recomputed from scratch; the others (events that
   // sorted last and touched nothing beyond their own receivables) are updated incrementally.
   std::vector<std::uint32_t> full;
@@ -60,6 +61,7 @@ struct Step {
   void clear() {
     receivables.clear();
     customers.clear();
+    records.clear();
     dirty.clear();
     full.clear();
     folded_records.clear();
@@ -120,6 +122,7 @@ struct Engine::Impl {
   // Step bookkeeping: flags avoid duplicates in Step's vectors.
   std::vector<std::uint8_t> receivable_touched;
   std::vector<std::uint8_t> customer_touched;  // 1: touched; 2: its blob changed too
+  std::vector<std::uint8_t> record_touched;    // its blob changed
   std::vector<std::uint8_t> customer_dirty;
   std::vector<std::uint8_t> customer_full;
 
@@ -133,6 +136,7 @@ struct Engine::Impl {
   InvoiceKeys scratch_keys;
   InvoiceKeys scratch_old_keys;
   std::vector<std::uint32_t> scratch_ids;
+  bool loaded_records_inline = false;  // Engine::loaded_records_inline()
 
   // engine.cpp
   std::uint32_t customer_of(std::string_view id);
@@ -150,9 +154,11 @@ struct Engine::Impl {
   void unindex_invoice(std::uint32_t r, const InvoiceKeys& keys);
   void touch_receivable(Step& step, std::uint32_t r);
   void touch_customer(Step& step, std::uint32_t c);
-  // What the customer's blob holds changed (its profile, its records or what their fold
-  // derived): the customer is reported in Changes.
+  // The customer is new, or its profile or what its records derive changed: the customer is
+  // reported in Changes.
   void touch_customer_blob(Step& step, std::uint32_t c);
+  // The record's blob changed (new, a new version, another customer's history).
+  void touch_record(Step& step, std::uint32_t rec);
   void mark_dirty(Step& step, std::uint32_t c);
   void mark_full(Step& step, std::uint32_t c);
   // A customer's receivables: by invoice id, in natural order (core/natural_order.hpp).

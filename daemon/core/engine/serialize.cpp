@@ -2,10 +2,14 @@
 // day numbers, records named by their identity (never by an in-memory index), lists in canonical
 // order. Equal states give equal bytes, whatever order the events arrived in.
 //
-// A blob holds the facts (the winning invoice version, the customer's history of records) and
-// what the fold derived from them (amounts, statuses, timeline, holds, aggregates) so that the
-// store has the whole state. load() reads the facts and re-folds them: a change of options (a
-// write-off tolerance) then applies at the next start, and derived state cannot drift.
+// A receivable's blob holds the facts (the winning invoice version) and what the fold derived
+// from them (amounts, status, timeline) so that the store has the whole state of each invoice.
+// A customer's blob holds its profile; each record of its history (a payment, a credit note...)
+// has a blob of its own with its facts and its place (the customer whose history holds it):
+// a new payment then writes one small row, where a blob of all the customer's records grew with
+// its history and was written again at each of them. load() reads the facts and re-folds them:
+// a change of options (a write-off tolerance) then applies at the next start, and derived state
+// cannot drift.
 
 #include <algorithm>
 
@@ -17,13 +21,15 @@ namespace relance::core::engine {
 namespace {
 
 constexpr std::uint8_t receivable_format = 1;
-// The customer's profile and records, which load() reads; it re-derives the rest by folding.
+constexpr std::uint8_t record_format = 1;
+// The customer's profile. Formats 1 to 3 held the customer's records after it, each with what
+// its fold derived (load() reads them, and skips the rest):
 // 3: without the aggregates (exposure, unapplied cash, behaviour) that format 2 wrote after the
 // records: they changed with every invoice, so every event rewrote its customer's row.
 // 2: without the list of the customer's invoice ids that format 1 wrote before the aggregates
 // (it made each customer row grow with its invoice count).
-// load() reads the three alike: it stops after the records.
-constexpr std::uint8_t customer_format = 3;
+constexpr std::uint8_t customer_format = 4;
+constexpr std::uint8_t customer_format_with_records = 3;
 constexpr std::uint8_t customer_format_with_aggregates = 2;
 constexpr std::uint8_t customer_format_with_invoice_list = 1;
 
@@ -121,6 +127,74 @@ class Reader {
   bool failed_ = false;
 };
 
+void write_record_facts(Writer& w, const Record& r) {
+  w.u(static_cast<std::uint8_t>(r.kind));
+  w.date(r.date);
+  w.s(r.identity);
+  w.s(r.source_id);
+  w.time(r.time);
+  w.s(r.key);
+  w.s(r.customer_id);
+  w.b(r.has_amount);
+  w.i(r.amount.minor_units);
+  w.currency(r.amount.currency);
+  w.date(r.promised_date);
+  w.s(r.note);
+  w.u(r.invoices.size());
+  for (const std::string& id : r.invoices) w.s(id);
+  w.u(r.amounts.size());
+  for (std::int64_t a : r.amounts) w.i(a);
+  w.u(r.dates.size());
+  for (Date d : r.dates) w.date(d);
+  w.u(r.references.size());
+  for (const std::string& key : r.references) w.s(key);
+  w.b(r.structured_reference);
+}
+
+// What write_record_facts() wrote; `field` names the blob in errors.
+Result<Record> read_record_facts(Reader& in, const std::string& field) {
+  Record r;
+  r.kind = static_cast<RecordKind>(in.u());
+  if (static_cast<int>(r.kind) > static_cast<int>(RecordKind::invoice_written_off)) {
+    return Error{field, "unknown record kind"};
+  }
+  r.date = in.date();
+  r.identity = in.s();
+  r.source_id = in.s();
+  r.time = in.time();
+  r.key = in.s();
+  r.customer_id = in.s();
+  r.has_amount = in.b();
+  r.amount.minor_units = in.i();
+  r.amount.currency = in.currency();
+  r.promised_date = in.date();
+  r.note = in.s();
+  for (std::size_t j = 0, m = in.count(); j < m; ++j) r.invoices.push_back(in.s());
+  for (std::size_t j = 0, m = in.count(); j < m; ++j) r.amounts.push_back(in.i());
+  for (std::size_t j = 0, m = in.count(); j < m; ++j) r.dates.push_back(in.date());
+  for (std::size_t j = 0, m = in.count(); j < m; ++j) r.references.push_back(in.s());
+  r.structured_reference = in.b();
+  if (in.failed()) return Error{field, "truncated or corrupt blob"};
+  if (r.invoices.size() != r.amounts.size() && r.kind != RecordKind::promise &&
+      r.kind != RecordKind::payment_plan && r.kind != RecordKind::invoice_cancelled &&
+      r.kind != RecordKind::invoice_written_off && r.kind != RecordKind::dispute_opened &&
+      r.kind != RecordKind::dispute_resolved) {
+    return Error{field, "record " + r.identity + " has allocations without amounts"};
+  }
+  return r;
+}
+
+// What the fold derived, after a record's facts in customer blobs of formats 1 to 3.
+void skip_derived(Reader& in) {
+  for (std::size_t j = 0, m = in.count(); j < m; ++j) in.s(), in.i(), in.i();
+  for (std::size_t j = 0, m = in.count(); j < m; ++j) in.u(), in.i(), in.s(), in.s();
+  for (int list = 0; list < 4; ++list) {
+    for (std::size_t j = 0, m = in.count(); j < m; ++j) in.s();
+  }
+  in.i();
+  for (int flag = 0; flag < 5; ++flag) in.b();
+}
+
 }  // namespace
 
 std::string Engine::serialize_receivable(const Receivable& r) const {
@@ -164,11 +238,15 @@ std::string Engine::serialize_receivable(const Receivable& r) const {
   return w.take();
 }
 
+std::string Engine::serialize_record(const Record& r) const {
+  Writer w;
+  w.u(record_format);
+  w.s(impl_->customers[r.customer].id);
+  write_record_facts(w, r);
+  return w.take();
+}
+
 std::string Engine::serialize_customer(const Customer& c) const {
-  const Impl& impl = *impl_;
-  auto invoice = [&](std::uint32_t r) {
-    return r == no_index ? std::string_view() : std::string_view(impl.receivables[r].invoice_id);
-  };
   Writer w;
   w.u(customer_format);
   w.s(c.id);
@@ -188,81 +266,40 @@ std::string Engine::serialize_customer(const Customer& c) const {
   }
   w.time(p.time);
   w.u(p.tiebreak);
-  // History records, canonical order: facts then what the fold derived.
-  std::size_t count = 0;
-  for (HistoryItem item : c.history) count += item.invoice ? 0 : 1;
-  w.u(count);
-  for (HistoryItem item : c.history) {
-    if (item.invoice) continue;
-    const Record& r = impl.records[item.index];
-    w.u(static_cast<std::uint8_t>(r.kind));
-    w.date(r.date);
-    w.s(r.identity);
-    w.s(r.source_id);
-    w.time(r.time);
-    w.s(r.key);
-    w.s(r.customer_id);
-    w.b(r.has_amount);
-    w.i(r.amount.minor_units);
-    w.currency(r.amount.currency);
-    w.date(r.promised_date);
-    w.s(r.note);
-    w.u(r.invoices.size());
-    for (const std::string& id : r.invoices) w.s(id);
-    w.u(r.amounts.size());
-    for (std::int64_t a : r.amounts) w.i(a);
-    w.u(r.dates.size());
-    for (Date d : r.dates) w.date(d);
-    w.u(r.references.size());
-    for (const std::string& key : r.references) w.s(key);
-    w.b(r.structured_reference);
-    const Record::Derived& d = r.derived;
-    w.u(d.applied.size());
-    for (const Applied& a : d.applied) {
-      w.s(invoice(a.receivable));
-      w.i(a.amount);
-      w.i(a.written_off);
-    }
-    w.u(d.holds.size());
-    for (const Hold& h : d.holds) {
-      w.u(static_cast<std::uint8_t>(h.reason));
-      w.i(h.amount);
-      w.s(invoice(h.receivable));
-      w.s(h.invoice_id);
-    }
-    for (const auto* list : {&d.candidates, &d.covered, &d.short_on, &d.reopened}) {
-      w.u(list->size());
-      for (std::uint32_t rv : *list) w.s(invoice(rv));
-    }
-    w.i(d.paid);
-    w.b(d.folded);
-    w.b(d.deferred);
-    w.b(d.reversed);
-    w.b(d.open);
-    w.b(d.kept);
-  }
   return w.take();
 }
 
 Result<void> Engine::load(std::span<const std::string> customer_blobs,
-                          std::span<const std::string> receivable_blobs, Timestamp now) {
+                          std::span<const std::string> receivable_blobs,
+                          std::span<const std::string> record_blobs, Timestamp now) {
   Impl& impl = *impl_;
   if (!impl.receivables.empty() || !impl.records.empty() || impl.customers.size() > 1) {
     return Error{"", "load() needs an empty engine"};
   }
   Step step;
   impl.current_step = &step;
+  auto place = [&](Record r, std::uint32_t c, const std::string& field) -> Result<void> {
+    if (impl.find_record(r.identity) != no_index) {
+      return Error{field, "record " + r.identity + " is stored twice"};
+    }
+    auto rec = static_cast<std::uint32_t>(impl.records.size());
+    impl.identity_index.insert(r.identity, rec);
+    r.customer = c;
+    impl.records.push_back(std::move(r));
+    impl.add_dependencies(rec);
+    impl.customers[c].history.push_back({rec, false});
+    return {};
+  };
   for (std::size_t n = 0; n < customer_blobs.size(); ++n) {
     const std::string field = "customers[" + std::to_string(n) + "]";
     Reader in(customer_blobs[n]);
     const std::uint64_t format = in.u();
-    if (format != customer_format && format != customer_format_with_aggregates &&
-        format != customer_format_with_invoice_list) {
+    if (format != customer_format && format != customer_format_with_records &&
+        format != customer_format_with_aggregates && format != customer_format_with_invoice_list) {
       return Error{field, "unknown format"};
     }
     const std::uint32_t c = impl.customer_of(in.s());
-    Customer& cu = impl.customers[c];
-    CustomerProfile& p = cu.profile;
+    CustomerProfile& p = impl.customers[c].profile;
     p.known = in.b();
     p.name = in.s();
     for (std::size_t i = 0, k = in.count(); i < k; ++i) p.emails.push_back(in.s());
@@ -278,54 +315,28 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
     }
     p.time = in.time();
     p.tiebreak = in.u();
-    for (std::size_t i = 0, k = in.count(); i < k && !in.failed(); ++i) {
-      Record r;
-      r.kind = static_cast<RecordKind>(in.u());
-      if (static_cast<int>(r.kind) > static_cast<int>(RecordKind::invoice_written_off)) {
-        return Error{field, "unknown record kind"};
+    if (format != customer_format) {
+      impl.loaded_records_inline = true;
+      for (std::size_t i = 0, k = in.count(); i < k && !in.failed(); ++i) {
+        auto record = read_record_facts(in, field);
+        if (!record) return record.error();
+        skip_derived(in);
+        if (in.failed()) break;
+        if (auto placed = place(std::move(*record), c, field); !placed) return placed;
       }
-      r.date = in.date();
-      r.identity = in.s();
-      r.source_id = in.s();
-      r.time = in.time();
-      r.key = in.s();
-      r.customer_id = in.s();
-      r.has_amount = in.b();
-      r.amount.minor_units = in.i();
-      r.amount.currency = in.currency();
-      r.promised_date = in.date();
-      r.note = in.s();
-      for (std::size_t j = 0, m = in.count(); j < m; ++j) r.invoices.push_back(in.s());
-      for (std::size_t j = 0, m = in.count(); j < m; ++j) r.amounts.push_back(in.i());
-      for (std::size_t j = 0, m = in.count(); j < m; ++j) r.dates.push_back(in.date());
-      for (std::size_t j = 0, m = in.count(); j < m; ++j) r.references.push_back(in.s());
-      r.structured_reference = in.b();
-      // What the fold derived is re-derived below; skip it.
-      for (std::size_t j = 0, m = in.count(); j < m; ++j) in.s(), in.i(), in.i();
-      for (std::size_t j = 0, m = in.count(); j < m; ++j) in.u(), in.i(), in.s(), in.s();
-      for (int list = 0; list < 4; ++list) {
-        for (std::size_t j = 0, m = in.count(); j < m; ++j) in.s();
-      }
-      in.i();
-      for (int flag = 0; flag < 5; ++flag) in.b();
-      if (in.failed()) break;
-      if (r.invoices.size() != r.amounts.size() && r.kind != RecordKind::promise &&
-          r.kind != RecordKind::payment_plan && r.kind != RecordKind::invoice_cancelled &&
-          r.kind != RecordKind::invoice_written_off && r.kind != RecordKind::dispute_opened &&
-          r.kind != RecordKind::dispute_resolved) {
-        return Error{field, "record " + r.identity + " has allocations without amounts"};
-      }
-      if (impl.find_record(r.identity) != no_index) {
-        return Error{field, "record " + r.identity + " is stored twice"};
-      }
-      auto rec = static_cast<std::uint32_t>(impl.records.size());
-      impl.identity_index.insert(r.identity, rec);
-      r.customer = c;
-      impl.records.push_back(std::move(r));
-      impl.add_dependencies(rec);
-      cu.history.push_back({rec, false});
     }
     if (in.failed()) return Error{field, "truncated or corrupt blob"};
+  }
+  for (std::size_t n = 0; n < record_blobs.size(); ++n) {
+    const std::string field = "records[" + std::to_string(n) + "]";
+    Reader in(record_blobs[n]);
+    if (in.u() != record_format) return Error{field, "unknown format"};
+    const std::string owner = in.s();
+    auto record = read_record_facts(in, field);
+    if (!record) return record.error();
+    if (auto placed = place(std::move(*record), impl.customer_of(owner), field); !placed) {
+      return placed;
+    }
   }
   for (std::size_t n = 0; n < receivable_blobs.size(); ++n) {
     const std::string field = "receivables[" + std::to_string(n) + "]";
@@ -371,5 +382,7 @@ Result<void> Engine::load(std::span<const std::string> customer_blobs,
   impl.current_step = nullptr;
   return {};
 }
+
+bool Engine::loaded_records_inline() const { return impl_->loaded_records_inline; }
 
 }  // namespace relance::core::engine

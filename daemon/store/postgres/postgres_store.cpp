@@ -165,15 +165,15 @@ const StatementSpec reader_statements[] = {
                                            "WHERE sequence > $1 ORDER BY sequence LIMIT $2"},
     {state_blobs_name, "SELECT blob FROM state WHERE kind = $1 ORDER BY key"},
     {find_state_view_name, "SELECT view_json FROM state WHERE kind = $1 AND key = $2"},
-    // A customer's own row has its id as customer_id. One statement, one snapshot: the customer
-    // and its receivables as one commit left them.
+    // A customer's own row has its id as customer_id. One statement, one snapshot: the customer,
+    // its receivables and its records as one commit left them.
     {customer_state_name,
-     "SELECT kind, blob FROM state WHERE kind IN ('customer', 'receivable') AND customer_id = $1 "
-     "ORDER BY kind, key"},
+     "SELECT kind, blob FROM state WHERE kind IN ('customer', 'receivable', 'record') "
+     "AND customer_id = $1 ORDER BY kind, key"},
     {receivable_owner_state_name,
      "SELECT s.kind, s.blob, s.customer_id FROM state s JOIN (SELECT customer_id FROM state "
      "WHERE kind = 'receivable' AND key = $1) o ON s.customer_id = o.customer_id "
-     "WHERE s.kind IN ('customer', 'receivable') ORDER BY s.kind, s.key"},
+     "WHERE s.kind IN ('customer', 'receivable', 'record') ORDER BY s.kind, s.key"},
     {alerts_name,
      "SELECT " RELANCE_PG_ALERT_COLUMNS " FROM alerts WHERE id > $1 ORDER BY id LIMIT $2"},
     {alerts_by_status_name, "SELECT " RELANCE_PG_ALERT_COLUMNS
@@ -800,10 +800,12 @@ class PostgresStoreImpl final : public Store {
 
   // Rows of (kind, blob, ...) into `state`.
   static void customer_rows(const PGresult* rows, CustomerState& state) {
-    state.receivables.reserve(static_cast<std::size_t>(PQntuples(rows)));
     for (int row = 0; row < PQntuples(rows); ++row) {
-      if (text_at(rows, row, 0) == "customer") {
+      const std::string kind = text_at(rows, row, 0);
+      if (kind == "customer") {
         state.customer = text_at(rows, row, 1);
+      } else if (kind == "record") {
+        state.records.push_back(text_at(rows, row, 1));
       } else {
         state.receivables.push_back(text_at(rows, row, 1));
       }

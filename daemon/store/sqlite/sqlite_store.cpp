@@ -18,8 +18,8 @@
 #include "store/migrations.hpp"
 #include "store/outbox_json.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/keys_by_customer.hpp"
 #include "store/sqlite/migrate.hpp"
-#include "store/sqlite/receivables_by_customer.hpp"
 #include "store/sqlite/wal_buffer.hpp"
 
 namespace relance::store {
@@ -27,7 +27,7 @@ namespace relance::store {
 namespace {
 
 using sqlite::Connection;
-using sqlite::ReceivablesByCustomer;
+using sqlite::KeysByCustomer;
 using sqlite::ResetOnExit;
 using sqlite::Statement;
 
@@ -42,6 +42,18 @@ const char* kind_text(StateKind kind) { return state_kind_name(kind); }
 const char* status_text(AlertStatus status) {
   return status == AlertStatus::open ? "open" : "resolved";
 }
+
+// The rows a customer's state is read from, besides its own: its receivables and its records.
+struct RowsByCustomer {
+  KeysByCustomer receivables;
+  KeysByCustomer records;
+  // nullptr for the kinds not read by customer.
+  KeysByCustomer* of(StateKind kind) {
+    if (kind == StateKind::receivable) return &receivables;
+    if (kind == StateKind::record) return &records;
+    return nullptr;
+  }
+};
 
 struct Item {
   Statement* target;
@@ -472,7 +484,7 @@ class SqliteStore;
 class SqliteTransaction final : public Transaction {
  public:
   SqliteTransaction(Connection& db, WriterStatements& statements, bool& open, WriteGate& gate,
-                    ReceivablesByCustomer& by_customer)
+                    RowsByCustomer& by_customer)
       : db_(db), statements_(statements), open_(open), gate_(gate), by_customer_(by_customer) {}
   ~SqliteTransaction() override {
     if (!finished_) rollback();
@@ -495,8 +507,8 @@ class SqliteTransaction final : public Transaction {
 
   Result<void> put_state(const StateRow& row) override {
     RELANCE_ASSERT(!finished_);
-    // Before the commit, whatever comes of it (ReceivablesByCustomer).
-    if (row.kind == StateKind::receivable) by_customer_.add(row.customer_id, row.key);
+    // Before the commit, whatever comes of it (KeysByCustomer).
+    if (KeysByCustomer* index = by_customer_.of(row.kind)) index->add(row.customer_id, row.key);
     for (Statement* put : {&statements_.put_state, &statements_.move_state}) {
       ResetOnExit reset(*put);
       put->bind(1, std::string_view(kind_text(row.kind)));
@@ -602,7 +614,7 @@ class SqliteTransaction final : public Transaction {
   WriterStatements& statements_;
   bool& open_;
   WriteGate& gate_;
-  ReceivablesByCustomer& by_customer_;
+  RowsByCustomer& by_customer_;
   bool finished_ = false;
 };
 
@@ -612,16 +624,21 @@ class SqliteStore final : public Store {
       : options_(std::move(options)),
         writer_(std::move(writer)),
         statements_(std::move(statements)) {}
-  // Before the first transaction: ReceivablesByCustomer from the stored receivables.
-  Result<void> index_receivables() {
-    auto read = Statement::prepare(
-        writer_, "SELECT customer_id, key FROM state WHERE kind = 'receivable' ORDER BY key");
-    if (!read) return read.error();
-    int rc;
-    while ((rc = read->step()) == SQLITE_ROW) {
-      by_customer_.add(read->column_text(0), read->column_text(1));
+  // Before the first transaction: RowsByCustomer from the stored receivables and records.
+  Result<void> index_rows_by_customer() {
+    for (const StateKind kind : {StateKind::receivable, StateKind::record}) {
+      auto read = Statement::prepare(
+          writer_, "SELECT customer_id, key FROM state WHERE kind = ?1 ORDER BY key");
+      if (!read) return read.error();
+      read->bind(1, std::string_view(kind_text(kind)));
+      int rc;
+      while ((rc = read->step()) == SQLITE_ROW) {
+        by_customer_.of(kind)->add(read->column_text(0), read->column_text(1));
+      }
+      if (rc != SQLITE_DONE) {
+        return writer_.error(std::string("indexing the ") + kind_text(kind) + " rows by customer");
+      }
     }
-    if (rc != SQLITE_DONE) return writer_.error("indexing the receivables by customer");
     return {};
   }
   Result<void> start_checkpointer() {
@@ -1014,20 +1031,24 @@ class SqliteStore final : public Store {
         StateRowRead{std::string(read.column_blob(0)), std::string(read.column_text(1))});
   }
 
-  // The customer's row and its receivables' rows into `state`, in one snapshot; false on a
-  // SQLite error. The index may name receivables this snapshot does not hold as the customer's.
+  // The customer's row and its receivables' and records' rows into `state`, in one snapshot;
+  // false on a SQLite error. The indexes may name rows this snapshot does not hold as the
+  // customer's.
   bool read_customer(ReaderConnection& reader, CustomerState& state) {
     ReadTransaction snapshot(reader);
     if (!snapshot.ok()) return false;
     auto customer = read_state_row(reader, StateKind::customer, state.customer_id);
     if (!customer) return false;
     if (*customer) state.customer = std::move((*customer)->blob);
-    // After the snapshot's first read: the index holds at least what the snapshot does.
-    for (const std::string& key : by_customer_.of(state.customer_id)) {
-      auto receivable = read_state_row(reader, StateKind::receivable, key);
-      if (!receivable) return false;
-      if (*receivable && (*receivable)->customer_id == state.customer_id) {
-        state.receivables.push_back(std::move((*receivable)->blob));
+    // After the snapshot's first read: the indexes hold at least what the snapshot does.
+    for (const auto& [kind, into] : {std::pair{StateKind::receivable, &state.receivables},
+                                     std::pair{StateKind::record, &state.records}}) {
+      for (const std::string& key : by_customer_.of(kind)->of(state.customer_id)) {
+        auto row = read_state_row(reader, kind, key);
+        if (!row) return false;
+        if (*row && (*row)->customer_id == state.customer_id) {
+          into->push_back(std::move((*row)->blob));
+        }
       }
     }
     return true;
@@ -1108,7 +1129,7 @@ class SqliteStore final : public Store {
   Connection writer_;
   WriterStatements statements_;
   bool transaction_open_ = false;
-  ReceivablesByCustomer by_customer_;
+  RowsByCustomer by_customer_;
   // Checkpoints the WAL, woken by the writer's commits.
   std::unique_ptr<Checkpointer> checkpointer_;
   // Outbox side: the dispatcher's and the operators' updates, one at a time.
@@ -1185,7 +1206,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   auto statements = WriterStatements::prepare(*writer);
   if (!statements) return statements.error();
   auto store = std::make_unique<SqliteStore>(options, std::move(*writer), std::move(*statements));
-  if (auto indexed = store->index_receivables(); !indexed) return indexed.error();
+  if (auto indexed = store->index_rows_by_customer(); !indexed) return indexed.error();
   if (auto started = store->start_checkpointer(); !started) return started.error();
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -223,6 +223,10 @@ std::vector<std::string> engine_blobs(const Engine& engine, store::StateKind kin
       rows.emplace_back(engine.receivable(r).invoice_id,
                         engine.serialize_receivable(engine.receivable(r)));
     }
+  } else if (kind == store::StateKind::record) {
+    for (std::uint32_t rec = 0; rec < engine.record_count(); ++rec) {
+      rows.emplace_back(engine.record(rec).identity, engine.serialize_record(engine.record(rec)));
+    }
   } else {
     for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
       if (engine.customer(c).id.empty() && !with_unassigned) continue;
@@ -304,12 +308,15 @@ TEST_F(EngineApplierTest, replay_of_the_journal_gives_the_stored_blobs_byte_for_
 
   const auto stored_receivables = stored_blobs(*store_, store::StateKind::receivable);
   const auto stored_customers = stored_blobs(*store_, store::StateKind::customer);
+  const auto stored_records = stored_blobs(*store_, store::StateKind::record);
   ASSERT_EQ(stored_receivables.size(), 242u);
   ASSERT_GE(stored_customers.size(), 12u);
+  ASSERT_GE(stored_records.size(), 100u);
   // What the live engine holds is what was stored.
   EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::receivable, *store_),
             stored_receivables);
   EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::customer, *store_), stored_customers);
+  EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::record, *store_), stored_records);
 
   // A fresh engine fed the journal, each event as of when it was received, then brought to the
   // same time, computes the same bytes.
@@ -319,6 +326,7 @@ TEST_F(EngineApplierTest, replay_of_the_journal_gives_the_stored_blobs_byte_for_
   (void)replayed.advance(core::Timestamp(std::chrono::microseconds(stored_clock(*store_))));
   EXPECT_EQ(engine_blobs(replayed, store::StateKind::receivable, *store_), stored_receivables);
   EXPECT_EQ(engine_blobs(replayed, store::StateKind::customer, *store_), stored_customers);
+  EXPECT_EQ(engine_blobs(replayed, store::StateKind::record, *store_), stored_records);
 
   // And the same documents: computed on read from the stored blobs of one customer alone, as
   // of the same day, they are what the replayed engine (every customer at once) shows.
@@ -386,17 +394,22 @@ TEST_F(EngineApplierTest, time_alone_moves_receivables_overdue_in_the_store) {
 TEST_F(EngineApplierTest, restart_loads_the_stored_state_without_replaying) {
   std::vector<std::string> receivables;
   std::vector<std::string> customers;
+  std::vector<std::string> records;
   {
     auto applier = open_applier();
     run_days(*applier, daily_requests(7), 3);
     receivables = stored_blobs(*store_, store::StateKind::receivable);
     customers = stored_blobs(*store_, store::StateKind::customer);
+    records = stored_blobs(*store_, store::StateKind::record);
   }
   open_store();
   auto applier = open_applier();
   EXPECT_EQ(applier->engine().receivable_count(), receivables.size());
+  EXPECT_EQ(applier->engine().record_count(), records.size());
   EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::receivable, *store_), receivables);
   EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::customer, *store_), customers);
+  EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::record, *store_), records);
+  EXPECT_EQ(stored_blobs(*store_, store::StateKind::record), records);  // not written again
 
   // And it goes on from there: a new payment settles a stored invoice.
   const core::engine::Receivable* open_one = nullptr;
@@ -511,9 +524,77 @@ TEST_F(EngineApplierTest, journal_without_state_is_rebuilt_at_open) {
             engine_blobs(replayed, store::StateKind::receivable, *store_));
   EXPECT_EQ(stored_blobs(*store_, store::StateKind::customer),
             engine_blobs(replayed, store::StateKind::customer, *store_));
+  EXPECT_EQ(stored_blobs(*store_, store::StateKind::record),
+            engine_blobs(replayed, store::StateKind::record, *store_));
   EXPECT_EQ(engine_blobs(applier->engine(), store::StateKind::receivable, *store_),
             engine_blobs(replayed, store::StateKind::receivable, *store_));
   EXPECT_FALSE(store_->list_alerts(store::AlertStatus::open, "", 10)->empty());
+}
+
+// A customer blob as relanced wrote them before records had rows of their own (customer format
+// 3): the profile, then the count of records, each as its facts (what its blob holds now after
+// its format and owner) and what its fold derived (here nothing: load() derives it again).
+std::string with_records_inline(const Engine& engine, const core::engine::Customer& customer) {
+  std::string blob = engine.serialize_customer(customer);
+  blob[0] = 3;
+  std::vector<std::string> facts;
+  for (const core::engine::HistoryItem item : customer.history) {
+    if (item.invoice) continue;
+    const std::string record = engine.serialize_record(engine.record(item.index));
+    // Format (1 byte), the owner's id (its length in 1 byte, below 128 here), then the facts.
+    const std::size_t facts_at = 2 + static_cast<unsigned char>(record[1]);
+    facts.push_back(record.substr(facts_at) + std::string(12, '\0'));
+  }
+  RELANCE_ASSERT(facts.size() < 128);
+  blob.push_back(static_cast<char>(facts.size()));
+  for (const std::string& f : facts) blob += f;
+  return blob;
+}
+
+// Upgrade: the store of a relanced that kept the records in the customer rows. The applier loads
+// them and writes everything again at open: records in rows of their own, customers without them.
+TEST_F(EngineApplierTest, customer_rows_that_hold_their_records_are_written_again_at_open) {
+  std::unique_ptr<EngineApplier> live = open_applier();
+  run_days(*live, daily_requests(5), 3);
+  const Engine& engine = live->engine();
+  store::testing::TempDir old_dir;
+  auto opened = store::open_sqlite_store({.path = old_dir.file("old.db")});
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  store::Store& old_store = **opened;
+  {
+    auto transaction = old_store.begin();
+    ASSERT_TRUE(transaction);
+    for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) {
+      ASSERT_TRUE((*transaction)->put_state(receivable_row(engine, engine.receivable(r))));
+    }
+    for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
+      store::StateRow row = customer_row(engine, engine.customer(c));
+      row.blob = with_records_inline(engine, engine.customer(c));
+      ASSERT_TRUE((*transaction)->put_state(row));
+    }
+    ASSERT_TRUE((*transaction)
+                    ->put_source_offset(
+                        store::SourceOffset{std::string(clock_source), 0, stored_clock(*store_)}));
+    ASSERT_TRUE((*transaction)->commit());
+  }
+  ASSERT_TRUE(stored_blobs(old_store, store::StateKind::record).empty());
+
+  auto upgraded = EngineApplier::open(old_store, {});
+  ASSERT_TRUE(upgraded) << upgraded.error().to_string();
+  EXPECT_EQ(stored_blobs(old_store, store::StateKind::record),
+            stored_blobs(*store_, store::StateKind::record));
+  // Every customer, the unassigned bucket too (as a rebuild from the journal writes them).
+  EXPECT_EQ(stored_blobs(old_store, store::StateKind::customer),
+            engine_blobs(engine, store::StateKind::customer, old_store));
+  EXPECT_EQ(stored_blobs(old_store, store::StateKind::receivable),
+            stored_blobs(*store_, store::StateKind::receivable));
+  EXPECT_EQ(engine_blobs((*upgraded)->engine(), store::StateKind::record, old_store),
+            stored_blobs(*store_, store::StateKind::record));
+  // Loaded again from what it wrote: the current formats, nothing more to rewrite.
+  upgraded->reset();
+  auto again = EngineApplier::open(old_store, {});
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_FALSE((*again)->engine().loaded_records_inline());
 }
 
 TEST(EngineApplier, failed_commit_drops_what_it_applied_and_reloads_the_stored_state) {

@@ -190,7 +190,8 @@ Result<std::optional<std::string>> FakeStore::find_state_view(StateKind kind,
 
 namespace {
 
-// Under the database lock. The map is in (kind, key) order, so receivables come in key order.
+// Under the database lock. The map is in (kind, key) order, so receivables and records come in
+// key order.
 CustomerState customer_state_locked(const FakeDatabase& database, std::string_view customer_id) {
   CustomerState state;
   state.customer_id = std::string(customer_id);
@@ -198,6 +199,7 @@ CustomerState customer_state_locked(const FakeDatabase& database, std::string_vi
     if (row.customer_id != customer_id) continue;
     if (key.first == StateKind::customer) state.customer = row.blob;
     if (key.first == StateKind::receivable) state.receivables.push_back(row.blob);
+    if (key.first == StateKind::record) state.records.push_back(row.blob);
   }
   return state;
 }

@@ -418,6 +418,41 @@ TEST_P(StoreContract, customer_state_reads_the_customer_and_its_receivables_blob
   EXPECT_TRUE(none.receivables.empty());
 }
 
+// Records (payments, credit notes...) are rows of their own, keyed by their identity, read with
+// their customer's state; a record filed under the unassigned bucket ("") moves to its customer.
+TEST_P(StoreContract, customer_state_reads_the_records_of_the_customer_wherever_they_were_filed) {
+  auto record_row = [](const std::string& identity, const std::string& owner,
+                       const std::string& blob) {
+    return StateRow{StateKind::record, identity, owner, blob, ""};
+  };
+  {
+    Store& store = open_store();
+    in_transaction(store, [&](Transaction& t) {
+      expect_ok(t.put_state(record_row("payment\x1fP-2", "C-1", "p2")));
+      expect_ok(t.put_state(record_row("payment\x1fP-1", "C-1", "p1")));
+      expect_ok(t.put_state(record_row("payment\x1fP-3", "", "p3")));
+      expect_ok(t.put_state(receivable_row("INV-A", "C-1", "a")));
+    });
+    EXPECT_EQ(expect_ok(store.customer_state("C-1")).records, (Strings{"p1", "p2"}));
+    EXPECT_EQ(expect_ok(store.customer_state("C-1")).receivables, Strings{"a"});
+    EXPECT_EQ(expect_ok(store.customer_state("")).records, Strings{"p3"});
+    EXPECT_EQ(state_blobs(store, StateKind::record), (Strings{"p1", "p2", "p3"}));
+    in_transaction(store, [&](Transaction& t) {
+      expect_ok(t.put_state(record_row("payment\x1fP-3", "C-1", "p3 placed")));
+    });
+    EXPECT_EQ(expect_ok(store.customer_state("C-1")).records, (Strings{"p1", "p2", "p3 placed"}));
+    EXPECT_TRUE(expect_ok(store.customer_state("")).records.empty());
+    close_store();
+  }
+  Store& store = open_store();
+  EXPECT_EQ(expect_ok(store.customer_state("C-1")).records, (Strings{"p1", "p2", "p3 placed"}));
+  auto owner = expect_ok(store.receivable_owner_state("INV-A"));
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->records, (Strings{"p1", "p2", "p3 placed"}));
+  // A record's identity is not an invoice id.
+  EXPECT_FALSE(expect_ok(store.receivable_owner_state("payment\x1fP-1")).has_value());
+}
+
 TEST_P(StoreContract, customer_state_survives_closing_and_reopening) {
   {
     Store& store = open_store();

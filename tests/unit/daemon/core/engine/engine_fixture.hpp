@@ -58,6 +58,25 @@ inline Event payment(const std::string& id, std::int64_t amount, const char* dat
   return make_event(EventType::payment_received, d, "payment-" + id, at(date));
 }
 
+// Every blob the writer would have stored of `engine`'s state, each list in index order.
+struct StoredBlobs {
+  std::vector<std::string> customers, receivables, records;
+  bool operator==(const StoredBlobs&) const = default;
+};
+inline StoredBlobs stored_blobs(const Engine& engine) {
+  StoredBlobs stored;
+  for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
+    stored.customers.push_back(engine.serialize_customer(engine.customer(c)));
+  }
+  for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) {
+    stored.receivables.push_back(engine.serialize_receivable(engine.receivable(r)));
+  }
+  for (std::uint32_t rec = 0; rec < engine.record_count(); ++rec) {
+    stored.records.push_back(engine.serialize_record(engine.record(rec)));
+  }
+  return stored;
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   explicit EngineTest(EngineOptions options = {}) : engine(std::move(options)) {}

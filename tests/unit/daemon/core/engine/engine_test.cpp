@@ -292,10 +292,10 @@ TEST_F(Lifecycle, late_instalment_of_a_plan_whose_invoice_closed_raises_its_aler
   ASSERT_EQ(changes.raised.size(), 1u);
   EXPECT_EQ(changes.raised[0].kind, AlertKind::payment_plan_instalment_late);
 
-  std::vector<std::string> customers = {engine.serialize_customer(customer("C1"))};
-  std::vector<std::string> receivables = {engine.serialize_receivable(receivable("A"))};
+  const StoredBlobs stored = stored_blobs(engine);
   Engine loaded;
-  ASSERT_TRUE(loaded.load(customers, receivables, at("2026-02-19")).ok());
+  ASSERT_TRUE(
+      loaded.load(stored.customers, stored.receivables, stored.records, at("2026-02-19")).ok());
   EXPECT_EQ(loaded.alerts(), engine.alerts());
 }
 

@@ -77,7 +77,7 @@ TEST_F(Views, a_customer_lists_its_invoices_in_natural_order) {
   }
   const std::vector<std::string> customers = {engine.serialize_customer(customer("C1"))};
   Engine loaded;
-  ASSERT_TRUE(loaded.load(customers, receivables, now).ok());
+  ASSERT_TRUE(loaded.load(customers, receivables, {}, now).ok());
   EXPECT_EQ(customer_view(loaded, *loaded.find_customer("C1"), day("2026-03-15")).at("invoice_ids"),
             expected);
 }

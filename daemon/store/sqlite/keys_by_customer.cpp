@@ -1,4 +1,4 @@
-#include "store/sqlite/receivables_by_customer.hpp"
+#include "store/sqlite/keys_by_customer.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -24,9 +24,9 @@ std::string_view read_field(std::string_view log, std::size_t& at) {
 
 }  // namespace
 
-ReceivablesByCustomer::ReceivablesByCustomer() : thread_([this] { run(); }) {}
+KeysByCustomer::KeysByCustomer() : thread_([this] { run(); }) {}
 
-ReceivablesByCustomer::~ReceivablesByCustomer() {
+KeysByCustomer::~KeysByCustomer() {
   {
     std::lock_guard lock(log_mutex_);
     stopping_ = true;
@@ -35,19 +35,19 @@ ReceivablesByCustomer::~ReceivablesByCustomer() {
   thread_.join();
 }
 
-void ReceivablesByCustomer::add(std::string_view customer_id, std::string_view invoice_id) {
+void KeysByCustomer::add(std::string_view customer_id, std::string_view key) {
   bool grown = false;
   {
     std::lock_guard lock(log_mutex_);
     const std::size_t before = log_.size();
     append_field(log_, customer_id);
-    append_field(log_, invoice_id);
+    append_field(log_, key);
     grown = before < merge_bytes && log_.size() >= merge_bytes;
   }
   if (grown) log_grown_.notify_one();
 }
 
-std::vector<std::string> ReceivablesByCustomer::of(std::string_view customer_id) const {
+std::vector<std::string> KeysByCustomer::of(std::string_view customer_id) const {
   std::lock_guard lock(sets_mutex_);
   merge_log();
   const auto found = sets_.find(customer_id);
@@ -55,12 +55,12 @@ std::vector<std::string> ReceivablesByCustomer::of(std::string_view customer_id)
   return std::vector<std::string>(found->second.begin(), found->second.end());
 }
 
-std::size_t ReceivablesByCustomer::merges() const {
+std::size_t KeysByCustomer::merges() const {
   std::lock_guard lock(sets_mutex_);
   return merges_;
 }
 
-void ReceivablesByCustomer::merge_log() const {
+void KeysByCustomer::merge_log() const {
   merging_.clear();
   {
     std::lock_guard lock(log_mutex_);
@@ -68,18 +68,18 @@ void ReceivablesByCustomer::merge_log() const {
   }
   for (std::size_t at = 0; at < merging_.size();) {
     const std::string_view customer_id = read_field(merging_, at);
-    const std::string_view invoice_id = read_field(merging_, at);
+    const std::string_view key = read_field(merging_, at);
     auto found = sets_.find(customer_id);
     if (found == sets_.end()) found = sets_.emplace(std::string(customer_id), Keys{}).first;
     // A set, not a sorted vector: ids do not always arrive in their sort order ("INV-10000"
     // after "INV-9999"), and a vector would move the customer's later ids at each such insert.
     Keys& keys = found->second;
-    const auto place = keys.lower_bound(invoice_id);
-    if (place == keys.end() || *place != invoice_id) keys.emplace_hint(place, invoice_id);
+    const auto place = keys.lower_bound(key);
+    if (place == keys.end() || *place != key) keys.emplace_hint(place, key);
   }
 }
 
-void ReceivablesByCustomer::run() {
+void KeysByCustomer::run() {
   while (true) {
     {
       std::unique_lock lock(log_mutex_);

@@ -1,4 +1,4 @@
-#include "store/sqlite/receivables_by_customer.hpp"
+#include "store/sqlite/keys_by_customer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,8 +13,8 @@ namespace {
 
 using Ids = std::vector<std::string>;
 
-TEST(ReceivablesByCustomer, answers_with_what_was_added_before_in_byte_order_each_once) {
-  ReceivablesByCustomer index;
+TEST(KeysByCustomer, answers_with_what_was_added_before_in_byte_order_each_once) {
+  KeysByCustomer index;
   index.add("C1", "INV-9");
   index.add("C2", "INV-1");
   index.add("C1", "INV-10");
@@ -26,10 +26,10 @@ TEST(ReceivablesByCustomer, answers_with_what_was_added_before_in_byte_order_eac
   EXPECT_EQ(index.of("C2"), (Ids{"INV-0", "INV-1"}));
 }
 
-TEST(ReceivablesByCustomer, its_thread_merges_a_grown_log_and_nothing_is_lost) {
-  ReceivablesByCustomer index;
+TEST(KeysByCustomer, its_thread_merges_a_grown_log_and_nothing_is_lost) {
+  KeysByCustomer index;
   const std::string big(1000, 'x');
-  const int count = static_cast<int>(ReceivablesByCustomer::merge_bytes / big.size()) + 10;
+  const int count = static_cast<int>(KeysByCustomer::merge_bytes / big.size()) + 10;
   for (int i = 0; i < count; ++i) index.add("C" + std::to_string(i % 3), big + std::to_string(i));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (index.merges() == 0 && std::chrono::steady_clock::now() < deadline) {
@@ -43,8 +43,8 @@ TEST(ReceivablesByCustomer, its_thread_merges_a_grown_log_and_nothing_is_lost) {
 
 // The writer adds, then says so (as its commit would); a reader that saw that finds the entry,
 // whether the log was merged by the thread, by another reader or by itself.
-TEST(ReceivablesByCustomer, a_reader_finds_everything_added_before_it_asked) {
-  ReceivablesByCustomer index;
+TEST(KeysByCustomer, a_reader_finds_everything_added_before_it_asked) {
+  KeysByCustomer index;
   constexpr int count = 60000;
   std::atomic<int> added{0};
   std::thread writer([&] {

@@ -1,13 +1,13 @@
 #pragma once
-// Which receivables each customer owns, kept in memory instead of an index of the state table on
-// (kind, customer_id, key): events come in time order, not by customer, so that index took an
-// insert at a random place per new receivable, and each commit rewrote most of its pages (in the
-// ingest bench, with 5,000 customers, it halved the writer's rate as it grew; 117-119 k events/s
-// without it, 52-60 k with it).
+// Which state rows of one kind each customer owns (its receivables, its records), kept in memory
+// instead of an index of the state table on (kind, customer_id, key): events come in time order,
+// not by customer, so that index took an insert at a random place per new receivable, and each
+// commit rewrote most of its pages (in the ingest bench, with 5,000 customers, it halved the
+// writer's rate as it grew; 117-119 k events/s without it, 52-60 k with it).
 //
-// The writer adds a receivable before its transaction commits, so a reader's snapshot never
-// holds one the index lacks; an entry may name a receivable the snapshot does not hold (yet, or
-// any more, or under another owner), which the reader checks against the row itself.
+// The writer adds a row's key before its transaction commits, so a reader's snapshot never holds
+// a row the index lacks; an entry may name a row the snapshot does not hold (yet, or any more, or
+// under another owner), which the reader checks against the row itself.
 //
 // add() only appends to a log: the writer's thread does not walk the sets. A thread of the index
 // merges the log into the sets once it has grown, and of() merges what is left before it reads,
@@ -26,19 +26,19 @@
 
 namespace relance::store::sqlite {
 
-class ReceivablesByCustomer {
+class KeysByCustomer {
  public:
   // The log is merged once it holds this many bytes.
   static constexpr std::size_t merge_bytes = 256 * 1024;
 
-  ReceivablesByCustomer();
-  ~ReceivablesByCustomer();  // merges nothing more; joins the thread
-  ReceivablesByCustomer(const ReceivablesByCustomer&) = delete;
-  ReceivablesByCustomer& operator=(const ReceivablesByCustomer&) = delete;
+  KeysByCustomer();
+  ~KeysByCustomer();  // merges nothing more; joins the thread
+  KeysByCustomer(const KeysByCustomer&) = delete;
+  KeysByCustomer& operator=(const KeysByCustomer&) = delete;
 
   // Any thread; adding an entry again changes nothing.
-  void add(std::string_view customer_id, std::string_view invoice_id);
-  // The customer's invoice ids, in byte order.
+  void add(std::string_view customer_id, std::string_view key);
+  // The customer's keys, in byte order.
   std::vector<std::string> of(std::string_view customer_id) const;
   // How many times the thread merged the log (tests).
   std::size_t merges() const;
@@ -58,7 +58,7 @@ class ReceivablesByCustomer {
 
   mutable std::mutex log_mutex_;
   std::condition_variable log_grown_;
-  // Entries as (length, bytes) of customer id then invoice id; guarded by log_mutex_.
+  // Entries as (length, bytes) of customer id then key; guarded by log_mutex_.
   mutable std::string log_;
   bool stopping_ = false;  // guarded by log_mutex_
 

@@ -4,8 +4,10 @@
 // each one (no duplicate short-cut).
 //
 //   ingest_load --port N [--connections 64] [--duration 10] [--batch 1] [--threads 1]
-//               [--prefix run] [--warmup 1]
+//               [--prefix run] [--warmup 1] [--payments]
 //
+// --payments makes every other event a payment of the invoice before it (by its number in the
+// remittance text); a customer's invoices then come a day apart, each after its last payment.
 // --batch 1 posts one event per request (application/cloudevents+json); more posts a JSON array
 // (application/cloudevents-batch+json). The last line is machine-readable ("RESULT k=v ...").
 
@@ -45,12 +47,13 @@ struct Options {
   std::size_t batch = 1;
   int threads = 1;
   std::string prefix = "run";
+  bool payments = false;
 };
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: ingest_load --port N [--connections 64] [--duration 10] [--warmup 1]\n"
-               "                   [--batch 1] [--threads 1] [--prefix run]\n");
+               "                   [--batch 1] [--threads 1] [--prefix run] [--payments]\n");
   std::exit(code);
 }
 
@@ -59,6 +62,10 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help") usage(0);
+    if (arg == "--payments") {
+      o.payments = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(64);
     const std::string value = argv[++i];
     if (arg == "--port") {
@@ -157,18 +164,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void fail() { ++tally_.transport_errors; }
 
+  void append_event(std::uint64_t n) {
+    const std::string id = relance::bench::event_id(options_.prefix, n);
+    if (!options_.payments) {
+      relance::bench::append_invoice_event(body_, id, n);
+    } else if (n % 2 == 0) {
+      relance::bench::append_invoice_event(body_, id, n, static_cast<unsigned>(n / 5000));
+    } else {
+      relance::bench::append_payment_event(body_, id, n - 1, static_cast<unsigned>((n - 1) / 5000));
+    }
+  }
+
   void build_request() {
     body_.clear();
     const std::uint64_t first = next_event_.fetch_add(options_.batch);
     if (options_.batch == 1) {
-      relance::bench::append_invoice_event(body_, relance::bench::event_id(options_.prefix, first),
-                                           first);
+      append_event(first);
     } else {
       body_ += '[';
       for (std::size_t i = 0; i < options_.batch; ++i) {
         if (i > 0) body_ += ',';
-        relance::bench::append_invoice_event(
-            body_, relance::bench::event_id(options_.prefix, first + i), first + i);
+        append_event(first + i);
       }
       body_ += ']';
     }

@@ -4,6 +4,7 @@
 #   (a) single-event POSTs over 64 keep-alive connections: requests/s, p50/p99 latency
 #   (b) batches of 500 events: events/s
 #   (c) the same journal rows inserted straight into SQLite by one process: rows/s
+#   (e) batches of 500 events, every other one a payment of the invoice before it: events/s
 # and the ratio (b)/(c). Figures go to bench/RESULTS.md by hand, with the load (uptime) seen here.
 #
 #   bash bench/ingest/run.sh        # env: DURATION (s, default 10), BATCH_CONNECTIONS (default 8),
@@ -87,6 +88,12 @@ echo "== (b) batches of 500 events, $batch_connections connections, ${duration}s
   --batch 500 --duration "$duration" --warmup 2 --prefix batch | tee "$work/b.out"
 stop_daemon
 
+start_daemon payments
+echo "== (e) batches of 500 events, half of them payments, $batch_connections connections, ${duration}s"
+"$build_dir/bench/ingest/ingest_load" --port "$port" --connections "$batch_connections" \
+  --batch 500 --duration "$duration" --warmup 2 --prefix payments --payments | tee "$work/e.out"
+stop_daemon
+
 echo "== (c) SQLite alone, one transaction per 500 rows, ${duration}s"
 "$build_dir/bench/ingest/ingest_sqlite_baseline" --db "$work/baseline.db" \
   --schema schemas/sql/sqlite/0001_journal.sql --batch 500 --duration "$duration" |
@@ -101,12 +108,15 @@ a=$(grep '^RESULT' "$work/a.out")
 b=$(grep '^RESULT' "$work/b.out")
 c=$(grep '^RESULT' "$work/c.out")
 d=$(grep '^RESULT' "$work/d.out")
+e=$(grep '^RESULT' "$work/e.out")
 awk -v rps="$(field requests_per_s "$a")" -v p50="$(field p50_ms "$a")" \
     -v p99="$(field p99_ms "$a")" -v eps="$(field events_per_s "$b")" \
-    -v rows="$(field rows_per_s "$c")" -v commit_ms="$(field ms_per_commit "$d")" 'BEGIN {
+    -v rows="$(field rows_per_s "$c")" -v commit_ms="$(field ms_per_commit "$d")" \
+    -v mixed="$(field events_per_s "$e")" 'BEGIN {
   printf "SUMMARY (a) %d req/s, p50 %.2f ms, p99 %.2f ms [target >= 20000 req/s, p99 < 25 ms]\n", rps, p50, p99
   printf "SUMMARY (b) %d events/s [target >= 100000]\n", eps
   printf "SUMMARY (c) %d rows/s; (b)/(c) = %.2f\n", rows, eps / rows
   # One request in flight per connection: (a) cannot beat 64 requests per commit.
   printf "SUMMARY (d) %.2f ms per commit: (a) is bounded by 64 / that = %d req/s\n", commit_ms, 64000 / commit_ms
+  printf "SUMMARY (e) %d events/s, half of them payments\n", mixed
 }'

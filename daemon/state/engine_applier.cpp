@@ -123,6 +123,7 @@ Result<void> EngineApplier::reload() {
   ++reloads_;
   receivables_.clear();
   customers_.clear();
+  customer_rows_.clear();
   records_.clear();
   dirty_ = false;
   needs_reload_ = true;
@@ -179,6 +180,9 @@ Result<void> EngineApplier::record(store::Transaction& transaction,
   }
   for (const std::uint32_t c : changes.customers) {
     if (!filter || owns_(engine_->customer(c).id)) customers_.add(c);
+  }
+  for (const std::uint32_t c : changes.customer_rows) {
+    if (!filter || owns_(engine_->customer(c).id)) customer_rows_.add(c);
   }
   for (const std::uint32_t rec : changes.records) {
     if (!filter || owns_(engine_->customer(engine_->record(rec).customer).id)) records_.add(rec);
@@ -247,7 +251,7 @@ Result<void> EngineApplier::advance(store::Transaction& transaction, core::Times
 }
 
 EngineApplier::Changed EngineApplier::take_changed() {
-  return Changed{receivables_.take(), customers_.take(), records_.take()};
+  return Changed{receivables_.take(), customers_.take(), customer_rows_.take(), records_.take()};
 }
 
 Result<void> EngineApplier::write_rows(store::Transaction& transaction,
@@ -256,7 +260,7 @@ Result<void> EngineApplier::write_rows(store::Transaction& transaction,
     const store::StateRow row = receivable_row(*engine_, engine_->receivable(r));
     if (auto put = transaction.put_state(row); !put) return put;
   }
-  for (const std::uint32_t c : changed.customers) {
+  for (const std::uint32_t c : changed.customer_rows) {
     const store::StateRow row = customer_row(*engine_, engine_->customer(c));
     if (auto put = transaction.put_state(row); !put) return put;
   }
@@ -287,6 +291,7 @@ Result<void> EngineApplier::set_dunning_level(const std::string& invoice_id, int
 void EngineApplier::committed() {
   receivables_.clear();
   customers_.clear();
+  customer_rows_.clear();
   records_.clear();
   dirty_ = false;
 }
@@ -301,7 +306,10 @@ void EngineApplier::rolled_back() {
 Result<void> EngineApplier::write_everything(store::Transaction& transaction) {
   const Engine& engine = *engine_;
   for (std::uint32_t r = 0; r < engine.receivable_count(); ++r) receivables_.add(r);
-  for (std::uint32_t c = 0; c < engine.customer_count(); ++c) customers_.add(c);
+  for (std::uint32_t c = 0; c < engine.customer_count(); ++c) {
+    customers_.add(c);
+    customer_rows_.add(c);
+  }
   for (std::uint32_t rec = 0; rec < engine.record_count(); ++rec) records_.add(rec);
   for (const core::engine::Alert& alert : engine.alerts()) {
     if (auto raised = transaction.raise_alert(alert_row(alert, evaluated_at_)); !raised) {

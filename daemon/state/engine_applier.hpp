@@ -80,7 +80,8 @@ class EngineApplier final : public ingest::Applier {
   // into engine(), ascending (valid until the next reload, which clears them).
   struct Changed {
     std::vector<std::uint32_t> receivables;
-    std::vector<std::uint32_t> customers;
+    std::vector<std::uint32_t> customers;      // Changes::customers
+    std::vector<std::uint32_t> customer_rows;  // Changes::customer_rows: rows to write
     std::vector<std::uint32_t> records;
   };
   // Hands them over: a decorator such as DunningApplier reads them, and has their rows written
@@ -134,6 +135,7 @@ class EngineApplier final : public ingest::Applier {
   // Changed since the last take_changed(): written once each by before_commit().
   ChangedIndexes receivables_;
   ChangedIndexes customers_;
+  ChangedIndexes customer_rows_;
   ChangedIndexes records_;
   bool dirty_ = false;         // the engine holds changes not committed
   bool needs_reload_ = false;  // a reload failed: the engine cannot be trusted until one works

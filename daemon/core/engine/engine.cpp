@@ -292,9 +292,14 @@ void Engine::Impl::touch_customer(Step& step, std::uint32_t c) {
   step.customers.push_back(c);
 }
 
+void Engine::Impl::touch_customer_records(Step& step, std::uint32_t c) {
+  touch_customer(step, c);
+  customer_touched[c] = std::max<std::uint8_t>(customer_touched[c], 2);
+}
+
 void Engine::Impl::touch_customer_blob(Step& step, std::uint32_t c) {
   touch_customer(step, c);
-  customer_touched[c] = 2;
+  customer_touched[c] = 3;
 }
 
 void Engine::Impl::touch_record(Step& step, std::uint32_t rec) {
@@ -390,7 +395,7 @@ void Engine::Impl::history_erase(Step& step, std::uint32_t c, HistoryItem item) 
   RELANCE_ASSERT(pos != cu.history.end());
   cu.history.erase(pos);
   sync_tails(cu);
-  if (!item.invoice) touch_customer_blob(step, c);
+  if (!item.invoice) touch_customer_records(step, c);
   mark_dirty(step, c);
 }
 
@@ -704,12 +709,12 @@ void Engine::Impl::fold_pending(Step& step, std::uint32_t c) {
     // what the customer's records derive (its credits, among others).
     if (!cu.waiting.empty() || !cu.suspense.empty()) {
       mark_full(step, c);
-      touch_customer_blob(step, c);
+      touch_customer_records(step, c);
     }
     if (item.invoice) {
       fold_invoice(step, c, item.index);
     } else {
-      touch_customer_blob(step, c);
+      touch_customer_records(step, c);
       if (!is_money(records[item.index].kind)) mark_full(step, c);
       step.folded_records.push_back(item.index);
       fold_record(step, c, item.index);
@@ -1852,7 +1857,8 @@ Changes Engine::Impl::finish(Step& step) {
     receivable_touched[r] = 0;
   }
   for (std::uint32_t c : step.customers) {
-    if (customer_touched[c] == 2) changes.customers.push_back(c);
+    if (customer_touched[c] >= 2) changes.customers.push_back(c);
+    if (customer_touched[c] == 3) changes.customer_rows.push_back(c);
     customer_touched[c] = 0;
   }
   changes.records = step.records;
@@ -1861,6 +1867,7 @@ Changes Engine::Impl::finish(Step& step) {
   for (std::uint32_t c : step.full) customer_full[c] = 0;
   std::sort(changes.receivables.begin(), changes.receivables.end());
   std::sort(changes.customers.begin(), changes.customers.end());
+  std::sort(changes.customer_rows.begin(), changes.customer_rows.end());
   std::sort(changes.records.begin(), changes.records.end());
   return changes;
 }

@@ -286,10 +286,11 @@ struct Changes {
   ApplyOutcome outcome = ApplyOutcome::applied;
   std::vector<std::uint32_t> receivables;  // ascending
   // Customers that are new, or whose profile or records (or what the records derive: credits,
-  // holds) changed, ascending (0 is the unassigned bucket, id ""); aggregates and views,
-  // computed from the blobs, are not a reason. The writer stores their blob again (a small one:
-  // the profile), and dunning reads their credits again.
+  // holds) changed, ascending (0 is the unassigned bucket, id ""): dunning reads them again.
+  // Aggregates and views, computed from the blobs, are not a reason.
   std::vector<std::uint32_t> customers;
+  // Those of `customers` whose blob changed (new, profile), ascending: the writer stores them.
+  std::vector<std::uint32_t> customer_rows;
   // Records whose blob changed (new, a new winning version, placed in another customer's
   // history), ascending. What their fold derives is not stored: load() derives it again.
   std::vector<std::uint32_t> records;

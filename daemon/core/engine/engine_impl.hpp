@@ -121,8 +121,9 @@ struct Engine::Impl {
 
   // Step bookkeeping: flags avoid duplicates in Step's vectors.
   std::vector<std::uint8_t> receivable_touched;
-  std::vector<std::uint8_t> customer_touched;  // 1: touched; 2: its blob changed too
-  std::vector<std::uint8_t> record_touched;    // its blob changed
+  // 1: touched; 2: its records or what they derive changed; 3: its blob changed too.
+  std::vector<std::uint8_t> customer_touched;
+  std::vector<std::uint8_t> record_touched;  // its blob changed
   std::vector<std::uint8_t> customer_dirty;
   std::vector<std::uint8_t> customer_full;
 
@@ -154,8 +155,9 @@ struct Engine::Impl {
   void unindex_invoice(std::uint32_t r, const InvoiceKeys& keys);
   void touch_receivable(Step& step, std::uint32_t r);
   void touch_customer(Step& step, std::uint32_t c);
-  // The customer is new, or its profile or what its records derive changed: the customer is
-  // reported in Changes.
+  // Its records, or what they derive, changed: the customer is reported in Changes::customers.
+  void touch_customer_records(Step& step, std::uint32_t c);
+  // It is new, or its profile changed: reported in Changes::customer_rows too.
   void touch_customer_blob(Step& step, std::uint32_t c);
   // The record's blob changed (new, a new version, another customer's history).
   void touch_record(Step& step, std::uint32_t rec);

@@ -304,7 +304,7 @@ TEST(Property, replay_of_the_journal_and_load_reproduce_the_stored_state) {
     std::map<std::string, std::string> stored_customers, stored_receivables, stored_records;
     std::map<std::string, std::string> stored_alerts;
     auto persist = [&](const Changes& changes) {
-      for (const std::uint32_t c : changes.customers) {
+      for (const std::uint32_t c : changes.customer_rows) {
         const Customer& customer = live.customer(c);
         stored_customers[customer.id] = live.serialize_customer(customer);
       }

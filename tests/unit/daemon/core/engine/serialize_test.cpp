@@ -106,6 +106,9 @@ TEST_F(Serialization, a_payment_writes_its_own_record_and_leaves_its_customers_b
     ASSERT_EQ(changes.records.size(), 1u) << id;
     EXPECT_EQ(engine.record(changes.records[0]).key, id);
     EXPECT_EQ(engine.serialize_customer(customer("C1")), blob);
+    // Its records changed (dunning reads its credits again), not its row.
+    EXPECT_EQ(customer_ids(changes), std::vector<std::string>{"C1"});
+    EXPECT_TRUE(changes.customer_rows.empty());
   }
   EXPECT_EQ(receivable("A").open, 7000);
 }

@@ -4,9 +4,13 @@
 //     credit notes), the clock moving a day every `events_per_day` events;
 //  2. memory: resident bytes per open receivable with N invoices loaded, beyond the process
 //     baseline (RSS from /proc/self/statm before and after; events are built one at a time so
-//     that only the engine's state is counted).
+//     that only the engine's state is counted);
+//  3. one customer's long history: ten invoices a day, each paid the day it is issued by a
+//     payment that names it, in that order, so that the day's next invoice sorts before the
+//     payments already folded; the cost per event of the first and of the last quarter (flat:
+//     such an invoice is folded alone, not with the customer's whole history again).
 //
-//   engine_bench [--events N] [--customers N] [--receivables N] [--skip-memory]
+//   engine_bench [--events N] [--customers N] [--receivables N] [--history N] [--skip-memory]
 
 #include <unistd.h>
 
@@ -34,13 +38,14 @@ struct Options {
   std::size_t events = 2'000'000;
   std::size_t customers = 50'000;
   std::size_t receivables = 1'000'000;
+  std::size_t history = 20'000;
   bool memory = true;
 };
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: engine_bench [--events N] [--customers N] [--receivables N] "
-               "[--skip-memory]\n");
+               "[--history N] [--skip-memory]\n");
   std::exit(code);
 }
 
@@ -63,6 +68,8 @@ Options parse(int argc, char** argv) {
       o.customers = n;
     else if (arg == "--receivables")
       o.receivables = n;
+    else if (arg == "--history")
+      o.history = n;
     else
       usage(64);
   }
@@ -261,6 +268,55 @@ int main(int argc, char** argv) {
         events.size(), invoices, payments, events.size() - invoices - payments, o.customers,
         seconds, cpu, static_cast<double>(events.size()) / cpu,
         static_cast<double>(events.size()) / seconds, paid, raised, engine.alerts().size());
+  }
+
+  // 3. One customer's long history.
+  {
+    Engine engine;
+    const std::size_t quarter = o.history / 4;
+    double first = 0, last = 0;
+    double cpu0 = thread_cpu_seconds();
+    for (std::size_t i = 0; i < o.history; ++i) {
+      const std::size_t n = i / 2;
+      const Date day = add_days(start, static_cast<int>(n / 10));
+      Event e;
+      e.source = "bench";
+      e.id = std::to_string(i);
+      e.time = at(day);
+      const std::string invoice_id = "INV-" + std::to_string(n);
+      if (i % 2 == 0) {
+        InvoiceData d;
+        d.invoice_id = invoice_id;
+        d.customer_id = "BIG";
+        d.amount = Money{10000, eur};
+        d.issue_date = day;
+        d.due_date = add_days(day, 30);
+        e.type = EventType::invoice_issued;
+        e.data = std::move(d);
+      } else {
+        PaymentReceived pay;
+        pay.payment_id = "PAY-" + std::to_string(n);
+        pay.customer_id = "BIG";
+        pay.amount = Money{10000, eur};
+        pay.received_date = day;
+        pay.remittance_info = "VIR " + invoice_id;
+        e.type = EventType::payment_received;
+        e.data = std::move(pay);
+      }
+      engine.apply(e, at(day) + std::chrono::hours(18));
+      if (i + 1 == quarter) first = thread_cpu_seconds() - cpu0;
+      if (i + 1 == o.history - quarter) cpu0 = thread_cpu_seconds();
+    }
+    last = thread_cpu_seconds() - cpu0;
+    std::size_t paid = 0;
+    for (std::size_t r = 0; r < engine.receivable_count(); ++r) {
+      paid += engine.receivable(static_cast<std::uint32_t>(r)).status == Status::paid;
+    }
+    std::printf(
+        "long history: %zu events of one customer (%zu receivables paid): %.2f us per event over "
+        "the first quarter, %.2f us over the last\n",
+        o.history, paid, first * 1e6 / static_cast<double>(quarter),
+        last * 1e6 / static_cast<double>(quarter));
   }
 
   return 0;

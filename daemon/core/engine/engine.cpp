@@ -381,12 +381,40 @@ void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item)
   // item is an invoice with only invoices after it and nothing waiting for money (a new open
   // item changes how a later payment is matched, and may take money in suspense).
   const bool refold_due = customer_dirty.size() > c && customer_dirty[c];
-  if (item.invoice && offset >= cu.invoices_only_from && !refold_due) {
+  if (item.invoice && !refold_due &&
+      (offset >= cu.invoices_only_from || folds_alone(c, offset, item.index))) {
+    if (offset < cu.invoices_only_from) ++cu.invoices_only_from;
     ++cu.folded;
     fold_invoice(step, c, item.index);
   } else {
     mark_dirty(step, c);
   }
+}
+
+bool Engine::Impl::folds_alone(std::uint32_t c, std::size_t offset, std::uint32_t r) const {
+  const Customer& cu = customers[c];
+  if (!cu.waiting.empty() || !cu.suspense.empty() || offset < cu.held_money_until) return false;
+  const Receivable& rv = receivables[r];
+  // The items folded after it: cu.history[offset] is the invoice, the folded part one longer.
+  for (std::size_t i = offset + 1; i <= cu.folded; ++i) {
+    const HistoryItem item = cu.history[i];
+    if (item.invoice) continue;
+    const Record& record = records[item.index];
+    if (!is_money(record.kind) || !record.derived.holds.empty() || record.derived.by_amount) {
+      return false;
+    }
+    for (const std::string& key : record.references) {
+      if (answers_to(rv, key)) return false;
+    }
+    if (std::find(record.invoices.begin(), record.invoices.end(), rv.invoice_id) !=
+        record.invoices.end()) {
+      return false;
+    }
+    for (const Applied& applied : record.derived.applied) {
+      if (applied.receivable == r) return false;
+    }
+  }
+  return true;
 }
 
 void Engine::Impl::history_erase(Step& step, std::uint32_t c, HistoryItem item) {
@@ -696,6 +724,7 @@ void Engine::Impl::refold(Step& step, std::uint32_t c) {
   cu.waiting.clear();
   cu.folded = 0;
   cu.invoices_only_from = 0;
+  cu.held_money_until = 0;
   fold_pending(step, c);
 }
 
@@ -721,6 +750,7 @@ void Engine::Impl::fold_pending(Step& step, std::uint32_t c) {
     }
     if (!cu.waiting.empty() || !cu.suspense.empty()) {
       cu.invoices_only_from = cu.folded + 1;
+      cu.held_money_until = cu.invoices_only_from;
     } else if (!item.invoice) {
       cu.invoices_only_from = cu.folded;
     }
@@ -1103,6 +1133,7 @@ void Engine::Impl::match_unallocated(Step& step, std::uint32_t c, std::uint32_t 
     return;
   }
   // 2. A unique open item of exactly that amount; several: no guess.
+  record.derived.by_amount = true;
   std::vector<std::uint32_t> candidates;
   for (std::uint32_t r : cu.receivables) {
     const Receivable& rv = receivables[r];

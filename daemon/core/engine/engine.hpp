@@ -175,10 +175,11 @@ struct Record {
     std::vector<std::uint32_t> reopened;    // reversal: receivables it re-opened
     std::int64_t paid = 0;  // promise / plan: paid towards it (promise: by the deadline)
     bool folded = false;
-    bool deferred = false;  // waits for the invoice it names to be folded
-    bool reversed = false;  // payment: taken back
-    bool open = false;      // dispute: still open
-    bool kept = false;      // promise kept / plan completed
+    bool deferred = false;   // waits for the invoice it names to be folded
+    bool reversed = false;   // payment: taken back
+    bool by_amount = false;  // payment, credit note: looked for an open item of its amount
+    bool open = false;       // dispute: still open
+    bool kept = false;       // promise kept / plan completed
     bool operator==(const Derived&) const = default;
   } derived;
 
@@ -225,6 +226,10 @@ struct Customer {
   // suspense: an invoice that sorts there meets nothing a fold would let it change, and is
   // folded alone instead of the customer being folded again (not persisted, like `folded`).
   std::uint32_t invoices_only_from = 0;
+  // history[0, held_money_until) holds every item folded while money waited for an invoice or
+  // was in suspense (not persisted either): such an item may have taken it, as an invoice placed
+  // before it would have.
+  std::uint32_t held_money_until = 0;
   // Aggregates, kept current by apply() and advance().
   std::vector<CurrencyAmount> exposure;  // open amounts still owed, per currency
   // Index bookkeeping (not persisted): the sort keys of the last items of `history` (business

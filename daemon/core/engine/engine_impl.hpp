@@ -175,6 +175,13 @@ struct Engine::Impl {
   // append).
   void sync_tails(Customer& cu) const;
   void history_insert(Step& step, std::uint32_t c, HistoryItem item);
+  // Whether invoice r, just placed at cu.history[offset] before folded items, can be folded
+  // alone: what was folded after it would come out the same. Nothing waits or is in suspense,
+  // nothing after it was folded while money did (Customer::held_money_until), and each record
+  // after it is a payment or credit note whose money all went to invoices it names or whose
+  // references it carries, none of them r (not by amount: r could make that ambiguous).
+  // Otherwise the customer is folded again.
+  bool folds_alone(std::uint32_t c, std::size_t offset, std::uint32_t r) const;
   void history_erase(Step& step, std::uint32_t c, HistoryItem item);
 
   void on_invoice(Step& step, const Event& event, const InvoiceData& data);

@@ -104,15 +104,34 @@ TEST_F(Lifecycle, a_new_day_touches_only_the_receivables_whose_day_came) {
 // An invoice sorting before its customer's folded history re-folds the customer: the receivables
 // that fold back to what they were are not reported (nothing to write), those the date changed
 // are.
+// An invoice sorting before payments that named the invoices they paid changes nothing they did:
+// it is folded alone, not with the customer's whole history again.
+TEST_F(Lifecycle, an_invoice_sorting_before_payments_that_named_their_invoices_is_folded_alone) {
+  now = at("2026-01-10");
+  apply(invoice("B", "C1", 10000, "2026-01-05", "2026-01-31", "F-2"));
+  apply(invoice("C", "C1", 20000, "2026-01-05", "2026-03-31", "F-3"));
+  apply(payment("P", 5000, "2026-01-08", "C1", {{"C", money(5000)}}));
+  apply(payment("Q", 10000, "2026-01-09", "C1", {}, "invoice F-2"));  // by its number
+  // Sorts first; of Q's amount, which does not matter: Q named its invoice.
+  Changes changes = apply(invoice("A", "C1", 10000, "2026-01-02", "2026-02-28", "F-1"));
+  EXPECT_EQ(receivable_ids(changes), std::vector<std::string>{"A"});
+  EXPECT_TRUE(changes.customers.empty());  // no record's outcome moved
+  EXPECT_EQ(receivable("C").open, 15000);
+  EXPECT_EQ(receivable("B").status, Status::paid);
+  EXPECT_EQ(receivable("A").open, 10000);
+}
+
+// A payment found by its amount alone could have been another invoice's had that invoice been
+// there: an invoice sorting before it makes the customer be folded again.
 TEST_F(Lifecycle, a_refold_reports_only_the_receivables_it_changed) {
   now = at("2026-01-10");
   apply(invoice("B", "C1", 10000, "2026-01-05", "2026-01-31"));
   apply(invoice("C", "C1", 20000, "2026-01-05", "2026-03-31"));
-  apply(payment("P", 5000, "2026-01-08", "C1", {{"C", money(5000)}}));
+  apply(payment("P", 20000, "2026-01-08", "C1"));  // C's amount, and no other's
   Changes changes = apply(invoice("A", "C1", 30000, "2026-01-02", "2026-02-28"));  // sorts first
   EXPECT_EQ(receivable_ids(changes), std::vector<std::string>{"A"});
   EXPECT_EQ(customer_ids(changes), std::vector<std::string>{"C1"});
-  EXPECT_EQ(receivable("C").open, 15000);
+  EXPECT_EQ(receivable("C").status, Status::paid);
 
   // The same, on the day B falls due: B's status changed with the date, C's did not.
   now = at("2026-02-01");

@@ -87,31 +87,30 @@ core::dunning::CustomerSnapshot customer_snapshot(const Engine& engine,
   snapshot.timezone = customer.profile.timezone;
   snapshot.language = customer.profile.language;
   snapshot.emails = customer.profile.emails;
+  snapshot.recent_contacts = std::move(recent_contacts);
   // Credits are the money the customer's payments and credit notes hold unapplied; the
   // customer's unapplied cash is its sum per currency (each held amount is positive). None: no
   // credit to look for, however long the customer's history.
   const bool holds_money = std::any_of(
       customer.unapplied.begin(), customer.unapplied.end(),
       [](const core::engine::CurrencyAmount& unapplied) { return unapplied.amount != 0; });
-  if (holds_money) {
-    for (const core::engine::HistoryItem& item : customer.history) {
-      if (item.invoice) continue;
-      const core::engine::Record& record = engine.record(item.index);
-      if (record.kind != core::engine::RecordKind::credit_note &&
-          record.kind != core::engine::RecordKind::payment) {
-        continue;
-      }
-      if (record.derived.reversed) continue;
-      const std::int64_t unapplied = record.unapplied();
-      if (unapplied <= 0) continue;
-      snapshot.credits.push_back({record.kind == core::engine::RecordKind::credit_note
-                                      ? core::dunning::CreditLine::Kind::credit_note
-                                      : core::dunning::CreditLine::Kind::unapplied_cash,
-                                  record.key, record.date,
-                                  core::Money{unapplied, record.amount.currency}});
+  if (!holds_money) return snapshot;
+  for (const core::engine::HistoryItem& item : customer.history) {
+    if (item.invoice) continue;
+    const core::engine::Record& record = engine.record(item.index);
+    if (record.kind != core::engine::RecordKind::credit_note &&
+        record.kind != core::engine::RecordKind::payment) {
+      continue;
     }
+    if (record.derived.reversed) continue;
+    const std::int64_t unapplied = record.unapplied();
+    if (unapplied <= 0) continue;
+    snapshot.credits.push_back({record.kind == core::engine::RecordKind::credit_note
+                                    ? core::dunning::CreditLine::Kind::credit_note
+                                    : core::dunning::CreditLine::Kind::unapplied_cash,
+                                record.key, record.date,
+                                core::Money{unapplied, record.amount.currency}});
   }
-  snapshot.recent_contacts = std::move(recent_contacts);
   return snapshot;
 }
 

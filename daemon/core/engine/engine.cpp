@@ -378,8 +378,9 @@ void Engine::Impl::history_insert(Step& step, std::uint32_t c, HistoryItem item)
   touch_customer(step, c);
   if (offset >= cu.folded) return;
   // Sorting before something already folded: the fold from that point on is wrong, unless the
-  // item is an invoice with only invoices after it and nothing waiting for money (a new open
-  // item changes how a later payment is matched, and may take money in suspense).
+  // item is an invoice that nothing folded after it would have met (a new open item changes how a
+  // later payment is matched, and may take money in suspense): only invoices after it, or
+  // folds_alone().
   const bool refold_due = customer_dirty.size() > c && customer_dirty[c];
   if (item.invoice && !refold_due &&
       (offset >= cu.invoices_only_from || folds_alone(c, offset, item.index))) {

@@ -145,9 +145,9 @@ TEST_F(Lifecycle, a_refold_reports_only_the_receivables_it_changed) {
   EXPECT_EQ(receivable("A0").status, Status::paid);
 }
 
-// The writer rewrites a customer's row only when its blob changes: its first invoice (the row
-// appears), a record (payment, credit note...) and what their fold derives, its profile. Another
-// invoice, even one sorting among the folded ones ("INV-10" after "INV-9"), leaves it as it was.
+// A customer is reported when it is new (its row appears), when a record (payment, credit
+// note...) or what their fold derives changes, and when its profile does. Another invoice, even
+// one sorting among the folded ones ("INV-10" after "INV-9"), leaves it as it was.
 TEST_F(Lifecycle, a_customer_is_reported_when_its_blob_changes) {
   now = at("2026-01-10");
   Changes changes = apply(invoice("INV-9", "C1", 10000, "2026-01-05", "2026-01-31"));
